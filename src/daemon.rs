@@ -1,0 +1,254 @@
+//! The daemon's life, in order: load config → bind → open store → drop privileges → READY →
+//! serve → drain → close store → unlink our sockets. Owns signals and the exit code.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::api::AppState;
+use crate::cli::Cli;
+use crate::config::{self, Config};
+use crate::http::server::{self, Limits};
+use crate::listen::{self, Listeners};
+use crate::store::Store;
+use crate::{logging, notify, privdrop};
+
+/// Why the daemon could not start (or ran into a fatal error); each maps to a sysexits code.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// EX_USAGE (64).
+    #[error("{0}")]
+    Usage(String),
+    /// EX_CONFIG (78).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// EX_CANTCREAT (73): the database or a socket.
+    #[error("{0}")]
+    CantCreate(String),
+    /// EX_NOPERM (77): privileges could not be dropped.
+    #[error("{0}")]
+    Privileges(String),
+    /// Anything else (1).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StartupError {
+    /// The sysexits code of this failure.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartupError::Usage(_) => 64,
+            StartupError::Config(_) => 78,
+            StartupError::CantCreate(_) => 73,
+            StartupError::Privileges(_) => 77,
+            StartupError::Other(_) => 1,
+        }
+    }
+}
+
+/// Logs a fatal error where the operator will look: the configured log when it is up,
+/// stderr otherwise.
+pub fn report(err: &StartupError) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::error!("{err}");
+    } else {
+        let _ = writeln!(std::io::stderr(), "flaskpaste: {err}");
+    }
+}
+
+/// Runs the daemon to completion.
+///
+/// # Errors
+/// A [`StartupError`] carrying its exit code; it has not been logged yet.
+pub fn run(cli: Cli) -> Result<(), StartupError> {
+    if cli.version {
+        return print(&version_text());
+    }
+    let loaded = config::load(&cli).map_err(|e| StartupError::Config(e.to_string()))?;
+    let config = loaded.config;
+    let target = privdrop::resolve(config.user.as_deref(), config.group.as_deref())
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    if cli.check_config {
+        let text =
+            config::to_redacted_toml(&config).map_err(|e| StartupError::Other(e.to_string()))?;
+        return print(&text);
+    }
+    logging::init(&config).map_err(|e| match e {
+        logging::Error::NoSyslog => StartupError::Config(e.to_string()),
+        _ => StartupError::Other(e.to_string()),
+    })?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartupError::Other(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(lifecycle(Arc::new(config), target))
+}
+
+fn print(text: &str) -> Result<(), StartupError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| StartupError::Other(format!("cannot write to stdout: {e}")))
+}
+
+fn version_text() -> String {
+    let features: Vec<&str> = [
+        ("systemd", cfg!(feature = "systemd")),
+        ("syslog", cfg!(feature = "syslog")),
+    ]
+    .iter()
+    .filter_map(|(name, on)| on.then_some(*name))
+    .collect();
+    format!(
+        "flaskpaste {}\nfeatures: {}\nconfig: {}\ndb: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        if features.is_empty() {
+            "(none)".to_owned()
+        } else {
+            features.join(" ")
+        },
+        config::DEFAULT_CONFIG_PATH,
+        config::DEFAULT_DB_PATH,
+    )
+}
+
+async fn lifecycle(
+    config: Arc<Config>,
+    target: Option<privdrop::Target>,
+) -> Result<(), StartupError> {
+    // Before READY: a SIGTERM that arrives right after must drain, not kill.
+    let signals = Signals::install()?;
+    let listeners = listen::bind_all(&config.listen, config.socket_mode.0)
+        .await
+        .map_err(|e| StartupError::CantCreate(e.to_string()))?;
+    let store = match Store::open(&config.db) {
+        Ok(store) => store,
+        Err(e) => {
+            cleanup_sockets(&listeners);
+            return Err(StartupError::CantCreate(format!(
+                "cannot open database {}: {e}",
+                config.db.display()
+            )));
+        }
+    };
+    if let Some(target) = &target {
+        let dropped = privdrop::hand_over(&listeners.created, target)
+            .and_then(|()| privdrop::drop_to(target));
+        if let Err(e) = dropped {
+            close_store(&store).await;
+            cleanup_sockets(&listeners);
+            return Err(StartupError::Privileges(e.to_string()));
+        }
+        tracing::info!("running as {}", target.describe());
+    }
+    let Listeners { bound, created } = listeners;
+    let addresses: Vec<String> = bound.iter().map(|b| b.display.clone()).collect();
+    for address in &addresses {
+        tracing::info!("listening on {address}");
+    }
+    let limits = Limits {
+        max_connections: config.max_connections,
+        shutdown_timeout: Duration::from_secs(config.shutdown_timeout),
+        idle_timeout: (config.idle_timeout > 0 && bound.iter().any(|b| b.inherited))
+            .then(|| Duration::from_secs(config.idle_timeout)),
+    };
+    notify::ready(&format!("serving on {}", addresses.join(", ")));
+
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    tasks.spawn(signals.wait(shutdown.clone()));
+    tasks.spawn(announce_stop(shutdown.clone()));
+    if let Some(interval) = notify::watchdog_interval() {
+        tasks.spawn(ping_watchdog(interval, shutdown.clone()));
+    }
+    let state = Arc::new(AppState {
+        config: Arc::clone(&config),
+        store: store.clone(),
+    });
+    server::serve(bound, state, limits, shutdown.clone()).await;
+    shutdown.cancel();
+    tasks.close();
+    tasks.wait().await;
+
+    close_store(&store).await;
+    cleanup_sockets(&Listeners {
+        bound: Vec::new(),
+        created,
+    });
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn close_store(store: &Store) {
+    if let Err(e) = store.close().await {
+        tracing::error!("closing the database: {e}");
+    }
+}
+
+fn cleanup_sockets(listeners: &Listeners) {
+    for (path, err) in listeners.unlink_created() {
+        tracing::warn!("cannot remove socket {}: {err}", path.display());
+    }
+}
+
+/// SIGTERM and SIGINT start a drain; SIGHUP is logged and ignored (there is nothing to
+/// reload that a restart would not do better).
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, StartupError> {
+        let install = |kind| {
+            signal(kind)
+                .map_err(|e| StartupError::Other(format!("cannot install signal handler: {e}")))
+        };
+        Ok(Signals {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            hup: install(SignalKind::hangup())?,
+        })
+    }
+
+    async fn wait(mut self, shutdown: CancellationToken) {
+        loop {
+            let name = tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+                _ = self.hup.recv() => {
+                    tracing::info!("SIGHUP ignored: restart the service to apply new configuration");
+                    continue;
+                }
+            };
+            tracing::info!("{name} received; draining");
+            shutdown.cancel();
+            return;
+        }
+    }
+}
+
+async fn announce_stop(shutdown: CancellationToken) {
+    shutdown.cancelled().await;
+    notify::stopping("draining connections");
+}
+
+async fn ping_watchdog(interval: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => notify::watchdog(),
+        }
+    }
+}

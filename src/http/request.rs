@@ -1,0 +1,91 @@
+//! Per-request context: request id, peer, client identity.
+
+use std::net::SocketAddr;
+
+use http::{HeaderMap, HeaderValue};
+
+use crate::security::identity::{Fingerprint, client_identity};
+
+/// Longest client-supplied request id that is echoed.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Where a connection came from.
+#[derive(Debug, Clone)]
+pub enum Peer {
+    Tcp(SocketAddr),
+    Unix,
+    Stdio,
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Tcp(a) => write!(f, "{}", a.ip()),
+            Peer::Unix => f.write_str("unix"),
+            Peer::Stdio => f.write_str("stdio"),
+        }
+    }
+}
+
+/// What every handler knows about its request.
+#[derive(Debug)]
+pub struct Ctx {
+    /// Echoed or generated request id.
+    pub request_id: HeaderValue,
+    /// The connection's peer.
+    pub peer: Peer,
+    /// The client certificate fingerprint, when the proxy vouches for it.
+    pub identity: Option<Fingerprint>,
+}
+
+impl Ctx {
+    /// Builds the context from the request headers.
+    #[must_use]
+    pub fn new(headers: &HeaderMap, peer: Peer, proxy_secret: Option<&[u8]>) -> Ctx {
+        Ctx {
+            request_id: request_id(headers.get("x-request-id")),
+            peer,
+            identity: client_identity(
+                headers.get("x-ssl-client-sha1").map(HeaderValue::as_bytes),
+                headers.get("x-proxy-secret").map(HeaderValue::as_bytes),
+                proxy_secret,
+            ),
+        }
+    }
+
+    /// The request id as text (always printable ASCII).
+    #[must_use]
+    pub fn rid(&self) -> &str {
+        self.request_id.to_str().unwrap_or("-")
+    }
+}
+
+/// The client's id when printable and short, a fresh UUID otherwise.
+fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
+    given
+        .filter(|v| {
+            let b = v.as_bytes();
+            !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(|c| (0x20..0x7f).contains(c))
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a valid header value")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_short_ids_are_kept_others_replaced() {
+        let keep = HeaderValue::from_static("my-trace 123");
+        assert_eq!(request_id(Some(&keep)), keep);
+        let long = HeaderValue::from_str(&"x".repeat(129)).unwrap();
+        assert_eq!(request_id(Some(&long)).len(), 36);
+        let binary = HeaderValue::from_bytes(b"a\xffb").unwrap();
+        assert_eq!(request_id(Some(&binary)).len(), 36);
+        assert_eq!(request_id(None).len(), 36);
+    }
+}

@@ -1,0 +1,30 @@
+//! flaskpaste: a security-hardened pastebin REST API served by a Unix daemon.
+//!
+//! ```text
+//! main.rs          parse args, call daemon::run, return its sysexits code
+//! cli.rs           clap flags; no figment, no I/O
+//! config.rs        Config, figment layers, secrets, validation, redacted dump; never binds or logs
+//! daemon.rs        lifecycle: bind → open store → drop privileges → READY → serve → drain → close
+//! listen.rs        listener addresses, socket_mode, the sockets we created, "listening on"
+//! privdrop.rs      user/group lookup, initgroups → setgid → setuid, verification
+//! notify.rs        READY/STATUS/STOPPING/WATCHDOG (feature systemd)
+//! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog
+//! http/            accept loop, routing, request context, responses, errors, headers
+//! api/             handlers, one file per resource
+//! store/           SQLite: read pool, group-committing writer, migrations; only user of rusqlite
+//! security/        pure functions: identity
+//! ```
+//!
+//! Dependencies point downward: `daemon → http → api → {store, security}`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod http;
+pub mod listen;
+pub mod logging;
+pub mod notify;
+pub mod privdrop;
+pub mod security;
+pub mod store;

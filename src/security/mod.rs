@@ -1,0 +1,3 @@
+//! Pure security functions: no tokio, no SQL, no HTTP types.
+
+pub mod identity;

@@ -1,0 +1,459 @@
+//! The SQLite store: opening with PRAGMAs and migrations, a pool of read-only connections
+//! used from the blocking pool, and one writer thread that group-commits. The only module
+//! that imports rusqlite; it returns domain values, never HTTP types.
+
+pub mod schema;
+
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Read-only connections; reads beyond this many wait for one.
+const READERS: usize = 4;
+/// Jobs queued for the writer before senders wait.
+const WRITE_QUEUE: usize = 1024;
+/// Most jobs that share one commit.
+const MAX_BATCH: usize = 256;
+/// How long a connection waits on a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database file or its directory could not be created or prepared.
+    #[error("cannot prepare {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The database was written by a newer build.
+    #[error("database schema version {found} is newer than this build knows ({known})")]
+    TooNew { found: u32, known: u32 },
+    /// The store is closed, or its writer thread is gone.
+    #[error("the store is closed")]
+    Closed,
+    /// A blocking task could not be run to completion.
+    #[error("store task failed: {0}")]
+    Join(String),
+    /// The database refused write-ahead logging.
+    #[error("journal_mode is {0}; WAL is required")]
+    NotWal(String),
+    /// The transaction carrying a write could not begin or commit.
+    #[error("transaction failed: {0}")]
+    Batch(String),
+    /// The file at the database path is no longer the one the store opened.
+    #[error("database file {0} was removed or replaced")]
+    Replaced(PathBuf),
+}
+
+/// Outcome of one job inside a batch: whether it succeeded, and how to tell its caller once
+/// the batch's commit is known.
+type Finish = Box<dyn FnOnce(Result<(), Error>) + Send>;
+/// A write job. It is handed the connection, or the reason its batch cannot run.
+type Job = Box<dyn FnOnce(Result<&Connection, Error>) -> (bool, Finish) + Send>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// (device, inode) of the database file when opened.
+    file_id: (u64, u64),
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    reader_permits: Semaphore,
+    commits: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrates it and starts the writer.
+    ///
+    /// # Errors
+    /// The directory or file cannot be created or opened, or migration fails.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(dir)
+                .map_err(|source| Error::File {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+        }
+        let created = !path.exists();
+        let mut conn = Connection::open(path)?;
+        if created {
+            // Pastes are private; SQLite gives the WAL and SHM files the database's mode.
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |source| Error::File {
+                    path: path.to_owned(),
+                    source,
+                },
+            )?;
+        }
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::NotWal(mode));
+        }
+        // FULL: a commit is on disk before the writer replies, so an acknowledged write
+        // survives a crash of the process or the machine.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        schema::migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| open_reader(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = std::fs::metadata(path).map_err(|e| Error::File {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let thread_commits = Arc::clone(&commits);
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(&conn, rx, &thread_commits))
+            .map_err(|e| Error::Join(e.to_string()))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                file_id: (meta.dev(), meta.ino()),
+                writer: Mutex::new(Some(tx)),
+                writer_thread: Mutex::new(Some(thread)),
+                readers: Mutex::new(readers),
+                reader_permits: Semaphore::new(READERS),
+                commits,
+            }),
+        })
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool. Never waits for writes.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or [`Error::Closed`].
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self
+            .inner
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Closed)?;
+        let inner = Arc::clone(&self.inner);
+        let result = tokio::task::spawn_blocking(move || {
+            let conn = lock(&inner.readers).pop().ok_or(Error::Closed)?;
+            let result = f(&conn);
+            lock(&inner.readers).push(conn);
+            result
+        })
+        .await
+        .map_err(|e| Error::Join(e.to_string()))?;
+        drop(permit);
+        result
+    }
+
+    /// Runs `f` on the writer connection inside its own savepoint, and replies only after the
+    /// transaction holding it has committed: an `Ok` is durable.
+    ///
+    /// # Errors
+    /// Whatever `f` returns (its changes are rolled back alone), a failed commit, or
+    /// [`Error::Closed`].
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = conn.and_then(f);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                // The caller may have gone away; the outcome stands either way.
+                let _ = reply.send(commit.and(result));
+            });
+            (ok, finish)
+        });
+        let sender = lock(&self.inner.writer).clone().ok_or(Error::Closed)?;
+        sender.send(job).await.map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Checks that the database answers a query, that the writer runs, and that the file at
+    /// the configured path is still the one in use.
+    ///
+    /// # Errors
+    /// The first check that fails.
+    pub async fn health(&self) -> Result<(), Error> {
+        if lock(&self.inner.writer)
+            .as_ref()
+            .is_none_or(mpsc::Sender::is_closed)
+        {
+            return Err(Error::Closed);
+        }
+        let same_file = std::fs::metadata(&self.inner.path)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.inner.file_id);
+        if !same_file {
+            return Err(Error::Replaced(self.inner.path.clone()));
+        }
+        self.read(|c| {
+            c.query_row(
+                "SELECT count(*) FROM (SELECT 1 FROM pastes LIMIT 1)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Number of commits the writer has made (each may carry many writes).
+    #[must_use]
+    pub fn commits(&self) -> u64 {
+        self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// Stops the writer after the queued jobs, waits for it, and closes all connections.
+    ///
+    /// # Errors
+    /// The writer thread panicked.
+    pub async fn close(&self) -> Result<(), Error> {
+        // Readers first: the last connection to close checkpoints and removes the WAL, and
+        // only the writer may do that.
+        self.inner.reader_permits.close();
+        lock(&self.inner.readers).clear();
+        drop(lock(&self.inner.writer).take());
+        let thread = lock(&self.inner.writer_thread).take();
+        if let Some(thread) = thread {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .map_err(|e| Error::Join(e.to_string()))?
+                .map_err(|_| Error::Join("the writer thread panicked".into()))?;
+        }
+        Ok(())
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The writer: takes every queued job, runs each in its own savepoint inside one
+/// transaction, commits once, then answers them all (group commit).
+fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(conn, batch);
+        commits.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let why = e.to_string();
+        for job in batch {
+            let (_, finish) = job(Err(Error::Batch(why.clone())));
+            finish(Ok(()));
+        }
+        return;
+    }
+    let finishes: Vec<(Finish, Result<(), String>)> =
+        batch.into_iter().map(|job| run_job(conn, job)).collect();
+    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if commit.is_err() {
+        // Nothing of the batch may stay half-applied; the callers hear of the failure.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for (finish, status) in finishes {
+        finish(status.and(commit.clone()).map_err(Error::Batch));
+    }
+}
+
+/// Runs one job in a savepoint; a failing (or panicking) job is rolled back alone. The
+/// status is an error when the job's changes could not be kept although the job succeeded.
+fn run_job(conn: &Connection, job: Job) -> (Finish, Result<(), String>) {
+    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        return (job(Err(Error::Batch(e.to_string()))).1, Ok(()));
+    }
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
+    let (finish, status) = match outcome {
+        Ok((true, finish)) => match conn.execute_batch("RELEASE job") {
+            Ok(()) => return (finish, Ok(())),
+            Err(e) => (finish, Err(e.to_string())),
+        },
+        Ok((false, finish)) => (finish, Ok(())),
+        // The job's reply channel went with the panic: its caller sees Closed.
+        Err(_) => (Box::new(|_| {}) as Finish, Ok(())),
+    };
+    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+    (finish, status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(store: &Store) -> impl Future<Output = Result<(), Error>> + '_ {
+        store.write(|c| {
+            c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")?;
+            Ok(())
+        })
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_share_commits_and_are_visible_when_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/p.db");
+        let store = Store::open(&path).unwrap();
+        table(&store).await.unwrap();
+        let before = store.commits();
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let s = store.clone();
+                tokio::spawn(async move {
+                    s.write(move |c| {
+                        c.execute("INSERT INTO t (id, v) VALUES (?1, 'x')", [i])?;
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        // Every acknowledged row is in the file for any other connection, store still open.
+        let other = Connection::open(&path).unwrap();
+        let n: i64 = other
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 200);
+        assert!(store.commits() - before < 200, "no commit was shared");
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        table(&store).await.unwrap();
+        let ok = store.write(|c| {
+            c.execute("INSERT INTO t (id, v) VALUES (1, 'a')", [])?;
+            Ok(())
+        });
+        let bad = store.write(|c| {
+            c.execute("INSERT INTO t (id, v) VALUES (2, 'b')", [])?;
+            c.execute("INSERT INTO t (id, v) VALUES (1, 'dup')", [])?;
+            Ok(())
+        });
+        let (ok, bad) = tokio::join!(ok, bad);
+        ok.unwrap();
+        assert!(bad.is_err());
+        let ids: Vec<i64> = store
+            .read(|c| {
+                let mut st = c.prepare("SELECT id FROM t ORDER BY id")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn reads_do_not_wait_for_an_open_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        table(&store).await.unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let writer = store.clone();
+        let slow = tokio::spawn(async move {
+            writer
+                .write(move |c| {
+                    c.execute("INSERT INTO t (id, v) VALUES (1, 'a')", [])?;
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        // The writer holds its transaction open; a read must still complete.
+        let n: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        release_tx.send(()).unwrap();
+        slow.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn health_notices_a_replaced_file_and_a_closed_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = Store::open(&path).unwrap();
+        store.health().await.unwrap();
+        std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+        assert!(matches!(store.health().await, Err(Error::Replaced(_))));
+        store.close().await.unwrap();
+        assert!(matches!(store.health().await, Err(Error::Closed)));
+        assert!(matches!(store.write(|_| Ok(())).await, Err(Error::Closed)));
+    }
+
+    #[tokio::test]
+    async fn writes_queued_before_close_are_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = Store::open(&path).unwrap();
+        table(&store).await.unwrap();
+        store
+            .write(|c| {
+                c.execute("INSERT INTO t (id, v) VALUES (7, 'x')", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+        let reopened = Store::open(&path).unwrap();
+        let n: i64 = reopened
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+}
