@@ -140,8 +140,9 @@ async fn lifecycle(
         }
     };
     if let Some(target) = &target {
-        let dropped = privdrop::hand_over(&listeners.created, target)
-            .and_then(|()| privdrop::drop_to(target));
+        let mut owned = listeners.created.clone();
+        owned.extend(store.files());
+        let dropped = privdrop::hand_over(&owned, target).and_then(|()| privdrop::drop_to(target));
         if let Err(e) = dropped {
             close_store(&store).await;
             cleanup_sockets(&listeners);

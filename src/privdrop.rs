@@ -108,8 +108,9 @@ fn find_group(name: &str) -> Result<Group, Error> {
         })
 }
 
-/// Gives the Unix socket files we created to the target identity, so that its group (for
-/// example a reverse proxy's) keeps access under `socket_mode` after the drop.
+/// Gives files to the target identity: Unix sockets we created (so that its group, for
+/// example a reverse proxy's, keeps access under `socket_mode`) and the database files (so
+/// that a later start as that user can open them).
 ///
 /// # Errors
 /// A socket file whose owner cannot be changed.

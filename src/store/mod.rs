@@ -222,6 +222,21 @@ impl Store {
         .await
     }
 
+    /// The database file and the WAL and SHM files beside it, those that exist.
+    #[must_use]
+    pub fn files(&self) -> Vec<PathBuf> {
+        let base = self.inner.path.as_os_str();
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| {
+                let mut name = base.to_owned();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .filter(|p| p.exists())
+            .collect()
+    }
+
     /// Number of commits the writer has made (each may carry many writes).
     #[must_use]
     pub fn commits(&self) -> u64 {
