@@ -89,7 +89,11 @@ pub fn run(cli: Cli) -> Result<(), StartupError> {
         .enable_all()
         .build()
         .map_err(|e| StartupError::Other(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(lifecycle(Arc::new(config), target))
+    let result = runtime.block_on(lifecycle(Arc::new(config), target));
+    // Everything that matters has finished; a blocking read of stdin (inetd mode) never
+    // would, and must not keep the process alive.
+    runtime.shutdown_background();
+    result
 }
 
 fn print(text: &str) -> Result<(), StartupError> {

@@ -247,19 +247,6 @@ fn a_newer_database_is_refused_with_73() {
     assert!(out.stderr.contains("newer"), "{}", out.stderr);
 }
 
-/// Waits until a Unix socket accepts connections (systemd-socket-activate binds it).
-fn wait_socket(path: &std::path::Path) {
-    let deadline = Instant::now() + PATIENCE;
-    while std::os::unix::net::UnixStream::connect(path).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never accepted",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[tokio::test]
 async fn socket_activated_daemon_exits_after_idle_timeout_and_keeps_inherited_socket() {
     let b = Builder::new().toml("idle_timeout = 1");
@@ -276,7 +263,7 @@ async fn socket_activated_daemon_exits_after_idle_timeout_and_keeps_inherited_so
             "--",
         ])
         .start();
-    wait_socket(&act);
+    common::wait_socket(&act);
     // The first connection starts the daemon; it is served once the daemon is ready.
     let resp = common::request_unix(&act, "GET", "/health", &[], Vec::new()).await;
     assert_eq!(resp.status, 200);

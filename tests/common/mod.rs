@@ -488,3 +488,37 @@ pub fn make_database_with_user_version(path: &std::path::Path, version: u32) {
     bytes[60..64].copy_from_slice(&version.to_be_bytes());
     std::fs::write(path, bytes).unwrap();
 }
+
+/// Waits until a Unix socket accepts connections (systemd-socket-activate binds it).
+pub fn wait_socket(path: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    while std::os::unix::net::UnixStream::connect(path).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never accepted",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A loopback TCP address that was free a moment ago.
+pub fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+/// Reads until the daemon closes the connection; returns what came and how long it took.
+pub fn read_until_closed(conn: &mut std::os::unix::net::UnixStream) -> (String, Duration) {
+    let started = Instant::now();
+    conn.set_read_timeout(Some(PATIENCE + PATIENCE)).unwrap();
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(conn, &mut got).unwrap();
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        started.elapsed(),
+    )
+}
