@@ -257,10 +257,10 @@ pub fn load_with(cli: &Cli, vars: &[(String, String)]) -> Result<Loaded, Error> 
                 path: path.clone(),
                 source,
             })?;
-            figment.merge(Toml::file_exact(path))
+            figment.merge(TomlFile::new(path))
         }
         None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-            figment.merge(Toml::file_exact(DEFAULT_CONFIG_PATH))
+            figment.merge(TomlFile::new(Path::new(DEFAULT_CONFIG_PATH)))
         }
         None => figment,
     };
@@ -311,6 +311,32 @@ fn merge_secrets(
         }
     }
     Ok(figment)
+}
+
+/// The TOML file layer, named in errors by its absolute path and with plain key names.
+struct TomlFile {
+    path: PathBuf,
+}
+
+impl TomlFile {
+    fn new(path: &Path) -> TomlFile {
+        TomlFile {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+        }
+    }
+}
+
+impl Provider for TomlFile {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("TOML file {}", self.path.display()))
+            .interpolater(|_, keys| keys.join("."))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Toml::file_exact(&self.path)
+            .data()
+            .map_err(|e| figment::Error::from(format!("{}: {e}", self.path.display())))
+    }
 }
 
 /// The known `FLASKPASTE_*` variables of an environment, typed the way figment's `Env` does

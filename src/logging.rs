@@ -64,7 +64,8 @@ fn stderr_layer(format: LogFormat) -> BoxedLayer {
             base.without_time().event_format(JournalPrefix(
                 tracing_subscriber::fmt::format()
                     .without_time()
-                    .with_target(false),
+                    .with_target(false)
+                    .with_level(false),
             )),
         ),
         (LogFormat::Json, true) => Box::new(

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use common::{Builder, PATIENCE, is_root};
 use nix::sys::signal::Signal;
 
+#[cfg(feature = "systemd")]
 #[tokio::test]
 async fn readiness_is_notified_with_a_status_after_listening() {
     let mut d = Builder::new().spawn();
@@ -32,7 +33,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     d.signal(Signal::SIGTERM);
-    d.wait_notify("STOPPING=1");
+    d.wait_stopping();
     // A slow client: the daemon must still be waiting for it.
     std::thread::sleep(Duration::from_millis(500));
     conn.write_all(b"\r\n").unwrap();
@@ -89,6 +90,7 @@ async fn sighup_is_ignored() {
     assert_eq!(d.req("GET", "/health", &[]).await.status, 200);
 }
 
+#[cfg(feature = "systemd")]
 #[test]
 fn watchdog_is_pinged_at_half_the_interval() {
     let mut d = Builder::new().env("WATCHDOG_USEC", "200000").spawn();
@@ -97,6 +99,7 @@ fn watchdog_is_pinged_at_half_the_interval() {
     assert!((3..=12).contains(&pings), "{pings} pings: {notes:?}");
 }
 
+#[cfg(feature = "systemd")]
 #[test]
 fn watchdog_for_another_process_is_not_pinged() {
     let mut d = Builder::new()

@@ -43,6 +43,7 @@ pub struct Builder {
     stdout: Option<Stdio>,
     run_as: Option<(u32, u32)>,
     no_config: bool,
+    quiet: bool,
 }
 
 impl Default for Builder {
@@ -64,6 +65,7 @@ impl Builder {
             stdout: None,
             run_as: None,
             no_config: false,
+            quiet: false,
         }
     }
 
@@ -107,6 +109,13 @@ impl Builder {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         self.run_as = Some((uid, gid));
+        self
+    }
+
+    /// The daemon will not log `listening on` to stderr (syslog, or a higher level): without
+    /// the `systemd` feature, readiness is then the default socket accepting connections.
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
         self
     }
 
@@ -200,6 +209,7 @@ impl Builder {
             }
         });
         Daemon {
+            quiet: self.quiet,
             sock: self.path("fp.sock"),
             dir: self.dir,
             child,
@@ -209,10 +219,10 @@ impl Builder {
         }
     }
 
-    /// Starts the daemon and waits for `READY=1`.
+    /// Starts the daemon and waits until it is ready.
     pub fn spawn(self) -> Daemon {
         let mut d = self.start();
-        d.wait_notify("READY=1");
+        d.wait_ready();
         d
     }
 }
@@ -234,6 +244,7 @@ pub struct Daemon {
     notify: UnixDatagram,
     /// Every notification received so far.
     pub notes: Vec<String>,
+    quiet: bool,
 }
 
 impl Daemon {
@@ -267,6 +278,48 @@ impl Daemon {
             }
             assert!(Instant::now() < deadline, "no {needle:?} in log:\n{log}");
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for readiness: `READY=1` where the build notifies (feature `systemd`), otherwise
+    /// the `listening on` line (logged after the privilege drop), or for a quiet daemon its
+    /// default socket answering.
+    pub fn wait_ready(&mut self) {
+        if cfg!(feature = "systemd") {
+            self.wait_notify("READY=1");
+            return;
+        }
+        let deadline = Instant::now() + PATIENCE;
+        let ready = |d: &Daemon| {
+            if d.quiet {
+                std::os::unix::net::UnixStream::connect(&d.sock).is_ok()
+            } else {
+                d.log().contains("listening on")
+            }
+        };
+        while !ready(self) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "daemon exited ({status}) before it was ready:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never ready; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until the daemon has begun to drain (`STOPPING=1`, or its log line).
+    pub fn wait_stopping(&mut self) {
+        if cfg!(feature = "systemd") {
+            self.wait_notify("STOPPING=1");
+        } else {
+            self.wait_log("draining");
         }
     }
 
