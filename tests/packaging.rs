@@ -1,0 +1,125 @@
+//! What ships beside the binary: the example configuration, the systemd units and the man
+//! pages stay valid and in step with the code.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{BIN, Builder};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Whether a tool is on PATH. CI installs every tool these tests use, so there a missing one
+/// fails the test instead of skipping it.
+fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "{tool} is missing in CI"
+    );
+    if !found {
+        eprintln!("skipped: {tool} is not installed");
+    }
+    found
+}
+
+/// Every key the daemon knows: the defaults of --check-config plus the optional ones.
+fn all_keys() -> Vec<String> {
+    let out = Builder::new().listen(&[]).arg("--check-config").run();
+    let table: toml::Table = out.stdout.parse().expect("--check-config prints TOML");
+    let mut keys: Vec<String> = table.keys().cloned().collect();
+    keys.extend(["user", "group", "proxy_secret"].map(String::from));
+    keys
+}
+
+#[test]
+fn example_config_is_valid() {
+    let example = Path::new(REPO).join("flaskpaste.toml.example");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&example)
+        .arg("--check-config")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn example_config_and_man_page_describe_every_key() {
+    let example = std::fs::read_to_string(Path::new(REPO).join("flaskpaste.toml.example")).unwrap();
+    let man = std::fs::read_to_string(Path::new(REPO).join("man/flaskpaste.toml.5")).unwrap();
+    for key in all_keys() {
+        let in_example = example
+            .lines()
+            .any(|l| l.trim_start_matches('#').starts_with(&format!("{key} =")));
+        assert!(in_example, "flaskpaste.toml.example lacks {key}");
+        // A key is introduced as `.BR key "..."`, or second in `.BR user ", " group "..."`.
+        let in_man = man.contains(&format!(".BR {key} ")) || man.contains(&format!("\" {key} \""));
+        assert!(in_man, "flaskpaste.toml(5) lacks {key}");
+    }
+}
+
+#[test]
+fn systemd_units_verify() {
+    if !have("systemd-analyze") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let units = Path::new(REPO).join("systemd");
+    std::fs::copy(
+        units.join("flaskpaste.socket"),
+        dir.path().join("flaskpaste.socket"),
+    )
+    .unwrap();
+    // The packaged path does not exist here; verify checks that ExecStart is executable.
+    let service = std::fs::read_to_string(units.join("flaskpaste.service"))
+        .unwrap()
+        .replace("/usr/bin/flaskpaste", BIN);
+    std::fs::write(dir.path().join("flaskpaste.service"), service).unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(dir.path().join("flaskpaste.socket"))
+        .arg(dir.path().join("flaskpaste.service"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.trim().is_empty(), "{text}");
+}
+
+#[test]
+fn service_unit_runs_the_daemon_socket_activated_and_notifying() {
+    let service =
+        std::fs::read_to_string(Path::new(REPO).join("systemd/flaskpaste.service")).unwrap();
+    assert!(service.contains("Type=notify"));
+    assert!(service.contains("--listen sd-listen"));
+    assert!(service.contains("--config /etc/flaskpaste/flaskpaste.toml"));
+    assert!(service.contains("RestartPreventExitStatus=64 73 77 78"));
+}
+
+#[test]
+fn man_pages_have_no_formatting_warnings() {
+    if !have("groff") {
+        return;
+    }
+    for page in ["man/flaskpaste.8", "man/flaskpaste.toml.5"] {
+        let out = Command::new("groff")
+            .args(["-man", "-ww", "-z"])
+            .arg(Path::new(REPO).join(page))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && text.trim().is_empty(),
+            "{page}: {text}"
+        );
+    }
+}
