@@ -133,7 +133,7 @@ async fn lifecycle(
     let listeners = listen::bind_all(&config.listen, config.socket_mode.0)
         .await
         .map_err(|e| StartupError::CantCreate(e.to_string()))?;
-    let store = match Store::open(&config.db) {
+    let store = match Store::open_async(config.db.clone()).await {
         Ok(store) => store,
         Err(e) => {
             cleanup_sockets(&listeners);

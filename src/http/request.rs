@@ -68,10 +68,26 @@ fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
             !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(|c| (0x20..0x7f).contains(c))
         })
         .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value")
-        })
+        .unwrap_or_else(new_request_id)
+}
+
+/// A random (version 4) UUID, as the API reference promises for generated ids.
+fn new_request_id() -> HeaderValue {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the kernel's random source does not fail once booted");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex =
+        |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let text = format!(
+        "{}-{}-{}-{}-{}",
+        hex(0..4),
+        hex(4..6),
+        hex(6..8),
+        hex(8..10),
+        hex(10..16)
+    );
+    HeaderValue::from_str(&text).expect("hex digits and dashes are a valid header value")
 }
 
 #[cfg(test)]
@@ -87,5 +103,22 @@ mod tests {
         let binary = HeaderValue::from_bytes(b"a\xffb").unwrap();
         assert_eq!(request_id(Some(&binary)).len(), 36);
         assert_eq!(request_id(None).len(), 36);
+    }
+
+    #[test]
+    fn generated_ids_are_distinct_version_4_uuids() {
+        let a = new_request_id();
+        let a = a.to_str().unwrap();
+        assert_ne!(a, new_request_id().to_str().unwrap());
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'), "{a}");
+        assert!(
+            matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{a}"
+        );
     }
 }

@@ -78,6 +78,16 @@ struct Inner {
 }
 
 impl Store {
+    /// Opens the store on the blocking pool, so that no async worker waits on SQLite.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub async fn open_async(path: PathBuf) -> Result<Store, Error> {
+        tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .map_err(|e| Error::Join(e.to_string()))?
+    }
+
     /// Opens (creating if needed) the database at `path`, migrates it and starts the writer.
     ///
     /// # Errors
@@ -243,23 +253,27 @@ impl Store {
         self.inner.commits.load(Ordering::Relaxed)
     }
 
-    /// Stops the writer after the queued jobs, waits for it, and closes all connections.
+    /// Stops the writer after the queued jobs, waits for it, and closes all connections, on
+    /// the blocking pool.
     ///
     /// # Errors
     /// The writer thread panicked.
     pub async fn close(&self) -> Result<(), Error> {
-        // Readers first: the last connection to close checkpoints and removes the WAL, and
-        // only the writer may do that.
         self.inner.reader_permits.close();
-        lock(&self.inner.readers).clear();
-        drop(lock(&self.inner.writer).take());
+        let readers = std::mem::take(&mut *lock(&self.inner.readers));
+        let writer = lock(&self.inner.writer).take();
         let thread = lock(&self.inner.writer_thread).take();
-        if let Some(thread) = thread {
-            tokio::task::spawn_blocking(move || thread.join())
-                .await
-                .map_err(|e| Error::Join(e.to_string()))?
-                .map_err(|_| Error::Join("the writer thread panicked".into()))?;
-        }
+        tokio::task::spawn_blocking(move || {
+            // Readers first: the last connection to close checkpoints and removes the WAL,
+            // and only the writer may do that.
+            drop(readers);
+            drop(writer);
+            thread.map(std::thread::JoinHandle::join)
+        })
+        .await
+        .map_err(|e| Error::Join(e.to_string()))?
+        .transpose()
+        .map_err(|_| Error::Join("the writer thread panicked".into()))?;
         Ok(())
     }
 }
@@ -375,6 +389,12 @@ mod tests {
             .unwrap();
         assert_eq!(n, 200);
         assert!(store.commits() - before < 200, "no commit was shared");
+        // FULL: each acknowledged commit was synced, so it survives a crash.
+        let sync: i64 = store
+            .write(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(sync, 2);
         store.close().await.unwrap();
     }
 
