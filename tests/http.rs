@@ -139,7 +139,7 @@ async fn info_document_names_the_version_and_existing_endpoints() {
 async fn health_is_a_real_database_check() {
     let b = Builder::new();
     let db = b.path("pastes.db");
-    let d = b.spawn();
+    let mut d = b.spawn();
     let ok = d.req("GET", "/health", &[]).await;
     assert_eq!(ok.status, 200);
     assert_eq!(
@@ -154,7 +154,7 @@ async fn health_is_a_real_database_check() {
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["database"], "error");
     assert!(body["error"].is_string());
-    assert!(d.log().contains("health check failed"), "{}", d.log());
+    d.wait_log("health check failed");
 }
 
 #[tokio::test]

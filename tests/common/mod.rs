@@ -200,7 +200,7 @@ impl Builder {
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 let mut log = sink.lock().unwrap();
@@ -209,6 +209,7 @@ impl Builder {
             }
         });
         Daemon {
+            reader: Some(reader),
             quiet: self.quiet,
             sock: self.path("fp.sock"),
             dir: self.dir,
@@ -245,6 +246,8 @@ pub struct Daemon {
     /// Every notification received so far.
     pub notes: Vec<String>,
     quiet: bool,
+    /// Copies stderr into `log`; ends when the daemon's stderr closes.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -376,8 +379,10 @@ impl Daemon {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the stderr reader catch the last lines.
-                std::thread::sleep(Duration::from_millis(50));
+                // The log is complete once the reader has seen stderr close.
+                if let Some(reader) = self.reader.take() {
+                    reader.join().unwrap();
+                }
                 return status;
             }
             assert!(
