@@ -257,14 +257,7 @@ async fn socket_activated_daemon_exits_after_idle_timeout_and_keeps_inherited_so
     let act_arg = act.display().to_string();
     let mut d = b
         .listen(&["sd-listen"])
-        .wrapped(&[
-            "systemd-socket-activate",
-            "-l",
-            &act_arg,
-            "-E",
-            "NOTIFY_SOCKET",
-            "--",
-        ])
+        .socket_activated(&[&act_arg], None)
         .start();
     common::wait_socket(&act);
     // The first connection starts the daemon; it is served once the daemon is ready.

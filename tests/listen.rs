@@ -137,16 +137,7 @@ async fn sd_listen_adopts_every_inherited_socket_unix_and_tcp() {
     let tcp = common::free_port();
     let mut d = b
         .listen(&["sd-listen"])
-        .wrapped(&[
-            "systemd-socket-activate",
-            "-l",
-            &act_arg,
-            "-l",
-            &tcp,
-            "-E",
-            "NOTIFY_SOCKET",
-            "--",
-        ])
+        .socket_activated(&[&act_arg, &tcp], None)
         .start();
     common::wait_socket(&act);
     assert_eq!(
@@ -182,17 +173,7 @@ async fn sd_listen_name_adopts_only_that_socket() {
     let (web_arg, api_arg) = (web.display().to_string(), api.display().to_string());
     let mut d = b
         .listen(&["sd-listen:api"])
-        .wrapped(&[
-            "systemd-socket-activate",
-            "-l",
-            &web_arg,
-            "-l",
-            &api_arg,
-            "--fdname=web:api",
-            "-E",
-            "NOTIFY_SOCKET",
-            "--",
-        ])
+        .socket_activated(&[&web_arg, &api_arg], Some("web:api"))
         .start();
     common::wait_socket(&api);
     assert_eq!(
@@ -215,7 +196,7 @@ fn sd_listen_with_an_unknown_name_exits_73() {
     let web = b.path("web.sock").display().to_string();
     let mut d = b
         .listen(&["sd-listen:nope"])
-        .wrapped(&["systemd-socket-activate", "-l", &web, "--fdname=web", "--"])
+        .socket_activated(&[&web], Some("web"))
         .start();
     common::wait_socket(std::path::Path::new(&web));
     assert_eq!(d.wait_exit().code(), Some(73), "{}", d.log());

@@ -92,10 +92,21 @@ impl Builder {
         self
     }
 
-    /// Runs the daemon through a wrapper (e.g. `systemd-socket-activate ... --`).
-    pub fn wrapped(mut self, program: &[&str]) -> Self {
-        self.program = Some(program.iter().map(|s| (*s).to_owned()).collect());
-        self
+    /// Runs the daemon under `systemd-socket-activate`, which binds `sockets` (with the
+    /// optional `:`-separated `names`) and starts the daemon on the first connection.
+    pub fn socket_activated(self, sockets: &[&str], names: Option<&str>) -> Self {
+        let mut wrapper = vec!["systemd-socket-activate".to_owned()];
+        for socket in sockets {
+            wrapper.extend(["-l".to_owned(), (*socket).to_owned()]);
+        }
+        if let Some(names) = names {
+            wrapper.push(format!("--fdname={names}"));
+        }
+        wrapper.extend(["-E", "NOTIFY_SOCKET", "--"].map(String::from));
+        Builder {
+            program: Some(wrapper),
+            ..self
+        }
     }
 
     pub fn stdio(mut self, stdin: Stdio, stdout: Stdio) -> Self {
