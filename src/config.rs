@@ -45,7 +45,24 @@ const KEYS: &[&str] = &[
     "max_connections",
     "url_prefix",
     "proxy_secret",
+    "id_length",
+    "max_anon",
+    "max_auth",
+    "min_size",
+    "expiry_anon",
+    "expiry_untrusted",
+    "expiry_trusted",
+    "max_expiry",
+    "dedup_window",
+    "dedup_max",
+    "min_entropy",
+    "min_entropy_size",
+    "require_binary",
+    "cleanup_interval",
 ];
+
+/// Old names kept working: (alias, key). `FLASKPASTE_EXPIRY` is `expiry_anon`.
+const ALIASES: &[(&str, &str)] = &[("expiry", "expiry_anon")];
 
 /// Keys whose values may come from `FLASKPASTE_<NAME>_FILE` or `$CREDENTIALS_DIRECTORY/<name>`.
 const SECRET_KEYS: &[&str] = &["proxy_secret", "pow_secret", "pki_ca_password"];
@@ -199,6 +216,35 @@ pub struct Config {
     /// Shared secret a trusted proxy sends in `X-Proxy-Secret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_secret: Option<Secret>,
+    /// Length of paste ids in hex characters.
+    pub id_length: usize,
+    /// Largest paste an anonymous client may create, in bytes.
+    pub max_anon: u64,
+    /// Largest paste an authenticated client may create, in bytes.
+    pub max_auth: u64,
+    /// Smallest paste accepted, in bytes (0: no minimum).
+    pub min_size: u64,
+    /// Inactivity expiry of anonymous pastes, in seconds.
+    pub expiry_anon: u64,
+    /// Inactivity expiry of pastes by clients with an unregistered certificate.
+    pub expiry_untrusted: u64,
+    /// Inactivity expiry of pastes by clients with a registered certificate.
+    pub expiry_trusted: u64,
+    /// Upper bound of `X-Expiry`, in seconds.
+    pub max_expiry: u64,
+    /// Window of the duplicate-content throttle, in seconds.
+    pub dedup_window: u64,
+    /// Identical submissions allowed per window.
+    pub dedup_max: u64,
+    /// Minimum Shannon entropy in bits per byte (0: off).
+    pub min_entropy: f64,
+    /// Content shorter than this is exempt from the entropy check.
+    pub min_entropy_size: u64,
+    /// Reject content that is recognisable (text or a known format).
+    #[serde(deserialize_with = "de_lenient_bool")]
+    pub require_binary: bool,
+    /// Seconds between expiry sweeps (also run once at start).
+    pub cleanup_interval: u64,
 }
 
 impl Default for Config {
@@ -218,6 +264,20 @@ impl Default for Config {
             max_connections: 1024,
             url_prefix: String::new(),
             proxy_secret: None,
+            id_length: 12,
+            max_anon: 3 * 1024 * 1024,
+            max_auth: 50 * 1024 * 1024,
+            min_size: 0,
+            expiry_anon: 86_400,
+            expiry_untrusted: 604_800,
+            expiry_trusted: 2_592_000,
+            max_expiry: 7_776_000,
+            dedup_window: 3600,
+            dedup_max: 3,
+            min_entropy: 0.0,
+            min_entropy_size: 256,
+            require_binary: false,
+            cleanup_interval: 3600,
         }
     }
 }
@@ -345,14 +405,24 @@ struct EnvLayer(Vec<(String, String)>);
 
 impl EnvLayer {
     fn new(vars: &[(String, String)]) -> EnvLayer {
-        EnvLayer(
-            vars.iter()
-                .filter_map(|(k, v)| {
-                    let key = k.strip_prefix(PREFIX)?.to_ascii_lowercase();
-                    KEYS.contains(&key.as_str()).then(|| (key, v.clone()))
-                })
-                .collect(),
-        )
+        let mut known: Vec<(String, String)> = vars
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix(PREFIX)?.to_ascii_lowercase();
+                KEYS.contains(&key.as_str()).then(|| (key, v.clone()))
+            })
+            .collect();
+        // An alias applies only where its key is not set itself.
+        for (alias, key) in ALIASES {
+            let var = format!("{PREFIX}{}", alias.to_ascii_uppercase());
+            let aliased = vars.iter().find(|(k, _)| *k == var);
+            if let Some((_, value)) = aliased {
+                if !known.iter().any(|(k, _)| k == key) {
+                    known.push(((*key).to_owned(), value.clone()));
+                }
+            }
+        }
+        EnvLayer(known)
     }
 }
 
@@ -399,7 +469,8 @@ fn unknown_env_warnings(vars: &[(String, String)]) -> Vec<String> {
             let secret_file = lower
                 .strip_suffix("_file")
                 .is_some_and(|s| SECRET_KEYS.contains(&s) && KEYS.contains(&s));
-            !KEYS.contains(&lower.as_str()) && !CLIENT_VARS.contains(rest) && !secret_file
+            let alias = ALIASES.iter().any(|(a, _)| *a == lower);
+            !KEYS.contains(&lower.as_str()) && !CLIENT_VARS.contains(rest) && !secret_file && !alias
         })
         .map(|(k, _)| format!("ignoring unknown environment variable {k}"))
         .collect();
@@ -437,6 +508,24 @@ fn validate(config: &mut Config) -> Result<(), Error> {
         });
     }
     config.url_prefix = prefix.to_owned();
+    if !(6..=32).contains(&config.id_length) {
+        return Err(Error::Invalid {
+            key: "id_length",
+            reason: "must be between 6 and 32 hex characters".into(),
+        });
+    }
+    if !(0.0..=8.0).contains(&config.min_entropy) {
+        return Err(Error::Invalid {
+            key: "min_entropy",
+            reason: "must be between 0 and 8 bits per byte".into(),
+        });
+    }
+    if config.cleanup_interval == 0 {
+        return Err(Error::Invalid {
+            key: "cleanup_interval",
+            reason: "must be at least 1 second".into(),
+        });
+    }
     Ok(())
 }
 
@@ -497,6 +586,19 @@ impl Visitor<'_> for LenientString {
 /// A string that the environment layer may have typed as a number or boolean.
 fn de_lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     d.deserialize_any(LenientString)
+}
+
+/// A boolean that the environment may spell `1`, `0`, `yes`, `no`, `true`, `false`, `on`, `off`.
+fn de_lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let text = de_lenient_string(d)?;
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(de::Error::invalid_value(
+            de::Unexpected::Str(&text),
+            &"a boolean (true/false, 1/0, yes/no, on/off)",
+        )),
+    }
 }
 
 fn de_opt_lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -692,6 +794,43 @@ mod tests {
         assert_eq!(c.url_prefix, "/paste");
         let f = toml_file("url_prefix = \"paste\"\n");
         assert!(load_with(&cli(&["--config", f.path().to_str().unwrap()]), &[]).is_err());
+    }
+
+    #[test]
+    fn expiry_is_an_alias_of_expiry_anon_that_yields_to_it() {
+        let f = toml_file("");
+        let path = f.path().to_str().unwrap();
+        let c = load_with(
+            &cli(&["--config", path]),
+            &env(&[("FLASKPASTE_EXPIRY", "60")]),
+        )
+        .unwrap();
+        assert_eq!(c.config.expiry_anon, 60);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let vars = env(&[
+            ("FLASKPASTE_EXPIRY", "60"),
+            ("FLASKPASTE_EXPIRY_ANON", "70"),
+        ]);
+        let c = load_with(&cli(&["--config", path]), &vars).unwrap().config;
+        assert_eq!(c.expiry_anon, 70);
+    }
+
+    #[test]
+    fn booleans_accept_the_spellings_of_the_environment() {
+        let f = toml_file("");
+        let path = f.path().to_str().unwrap();
+        for (v, want) in [("1", true), ("yes", true), ("0", false), ("false", false)] {
+            let vars = env(&[("FLASKPASTE_REQUIRE_BINARY", v)]);
+            assert_eq!(
+                load_with(&cli(&["--config", path]), &vars)
+                    .unwrap()
+                    .config
+                    .require_binary,
+                want
+            );
+        }
+        let vars = env(&[("FLASKPASTE_REQUIRE_BINARY", "maybe")]);
+        assert!(load_with(&cli(&["--config", path]), &vars).is_err());
     }
 
     #[test]

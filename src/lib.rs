@@ -12,7 +12,8 @@
 //! http/            accept loop, routing, request context, responses, errors, headers
 //! api/             handlers, one file per resource
 //! store/           SQLite: read pool, group-committing writer, migrations; only user of rusqlite
-//! security/        pure functions: identity
+//! ids.rs           PasteId and hex/random helpers
+//! security/        pure functions: identity, MIME, entropy, passwords
 //! ```
 //!
 //! Dependencies point downward: `daemon → http → api → {store, security}`.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod http;
+pub mod ids;
 pub mod listen;
 pub mod logging;
 pub mod notify;

@@ -30,6 +30,7 @@ impl From<store::Error> for ApiError {
             | store::Error::Join(_)
             | store::Error::NotWal(_)
             | store::Error::Batch(_)
+            | store::Error::Changed
             | store::Error::Replaced(_) => ApiError::Internal(err.to_string()),
         }
     }

@@ -1,3 +1,6 @@
 //! Pure security functions: no tokio, no SQL, no HTTP types.
 
+pub mod entropy;
 pub mod identity;
+pub mod mime;
+pub mod password;

@@ -2,6 +2,7 @@
 //! used from the blocking pool, and one writer thread that group-commits. The only module
 //! that imports rusqlite; it returns domain values, never HTTP types.
 
+pub mod paste;
 pub mod schema;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -49,6 +50,9 @@ pub enum Error {
     /// The transaction carrying a write could not begin or commit.
     #[error("transaction failed: {0}")]
     Batch(String),
+    /// The content being read changed or went away in the middle.
+    #[error("the paste changed while it was being read")]
+    Changed,
     /// The file at the database path is no longer the one the store opened.
     #[error("database file {0} was removed or replaced")]
     Replaced(PathBuf),

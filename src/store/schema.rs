@@ -24,6 +24,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX pastes_owner_created ON pastes(owner, created_at);
     CREATE INDEX pastes_expires ON pastes(expires_at);",
+    // 2: inactivity expiry (seconds a read extends the paste by; NULL for a fixed expiry)
+    //    and the duplicate-content throttle.
+    "ALTER TABLE pastes ADD COLUMN inactivity INTEGER;
+    CREATE TABLE content_hashes (
+        hash         TEXT PRIMARY KEY,
+        window_start INTEGER NOT NULL,
+        count        INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

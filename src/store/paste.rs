@@ -1,0 +1,522 @@
+//! Paste rows: plain synchronous SQL on a connection. Returns domain values, never HTTP
+//! types. Expired rows count as absent everywhere, before the sweep deletes them.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::Error;
+
+/// Reads that extend an inactivity expiry write at most this often per paste.
+pub const TOUCH_GRANULARITY: i64 = 60;
+
+/// A paste to insert.
+#[derive(Debug, Clone)]
+pub struct NewPaste {
+    pub id: String,
+    pub content: Vec<u8>,
+    pub mime_type: String,
+    /// SHA-256 of the content, hex.
+    pub content_hash: String,
+    pub owner: Option<String>,
+    pub owner_token_hash: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Seconds each read extends the expiry to; `None` for a fixed expiry.
+    pub inactivity: Option<i64>,
+    pub burn_after_read: bool,
+    pub password_hash: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// A stored paste without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paste {
+    pub rowid: i64,
+    pub id: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub content_hash: String,
+    pub owner: Option<String>,
+    pub owner_token_hash: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub inactivity: Option<i64>,
+    pub burn_after_read: bool,
+    pub password_hash: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Why a paste was not inserted although nothing failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The same content was submitted `count` times in the current window.
+    Duplicate { count: i64 },
+    /// The id is taken; try another.
+    IdTaken,
+}
+
+const COLUMNS: &str = "rowid, id, mime_type, size, content_hash, owner, owner_token_hash, \
+    created_at, expires_at, inactivity, burn_after_read, password_hash, display_name";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Paste> {
+    Ok(Paste {
+        rowid: r.get(0)?,
+        id: r.get(1)?,
+        mime_type: r.get(2)?,
+        size: r.get(3)?,
+        content_hash: r.get(4)?,
+        owner: r.get(5)?,
+        owner_token_hash: r.get(6)?,
+        created_at: r.get(7)?,
+        expires_at: r.get(8)?,
+        inactivity: r.get(9)?,
+        burn_after_read: r.get(10)?,
+        password_hash: r.get(11)?,
+        display_name: r.get(12)?,
+    })
+}
+
+/// Counts the content against the duplicate throttle and inserts the paste, atomically.
+///
+/// # Errors
+/// SQLite errors.
+pub fn insert(
+    c: &Connection,
+    p: &NewPaste,
+    dedup_window: i64,
+    dedup_max: i64,
+) -> Result<Result<(), Refusal>, Error> {
+    let taken: bool = c
+        .query_row("SELECT 1 FROM pastes WHERE id = ?1", [&p.id], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if taken {
+        return Ok(Err(Refusal::IdTaken));
+    }
+    if dedup_max > 0 {
+        let seen: Option<(i64, i64)> = c
+            .query_row(
+                "SELECT window_start, count FROM content_hashes WHERE hash = ?1",
+                [&p.content_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match seen {
+            Some((start, count)) if p.created_at - start < dedup_window => {
+                if count >= dedup_max {
+                    return Ok(Err(Refusal::Duplicate { count }));
+                }
+                c.execute(
+                    "UPDATE content_hashes SET count = count + 1 WHERE hash = ?1",
+                    [&p.content_hash],
+                )?;
+            }
+            _ => {
+                c.execute(
+                    "INSERT OR REPLACE INTO content_hashes (hash, window_start, count) \
+                     VALUES (?1, ?2, 1)",
+                    params![p.content_hash, p.created_at],
+                )?;
+            }
+        }
+    }
+    c.execute(
+        "INSERT INTO pastes (id, content, mime_type, size, content_hash, owner, \
+         owner_token_hash, created_at, last_accessed, expires_at, inactivity, burn_after_read, \
+         password_hash, display_name) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            p.id,
+            p.content,
+            p.mime_type,
+            i64::try_from(p.content.len()).unwrap_or(i64::MAX),
+            p.content_hash,
+            p.owner,
+            p.owner_token_hash,
+            p.created_at,
+            p.expires_at,
+            p.inactivity,
+            p.burn_after_read,
+            p.password_hash,
+            p.display_name,
+        ],
+    )?;
+    Ok(Ok(()))
+}
+
+/// The live paste with this id.
+///
+/// # Errors
+/// SQLite errors.
+pub fn get(c: &Connection, id: &str, now: i64) -> Result<Option<Paste>, Error> {
+    let sql = format!("SELECT {COLUMNS} FROM pastes WHERE id = ?1 AND expires_at > ?2");
+    Ok(c.prepare_cached(&sql)?
+        .query_row(params![id, now], from_row)
+        .optional()?)
+}
+
+/// A paste and, when small enough to be read in one go, its content.
+pub type WithContent = (Paste, Option<Vec<u8>>);
+
+/// The live paste and, when it is at most `inline_max` bytes, its content: one query.
+///
+/// # Errors
+/// SQLite errors.
+pub fn get_with_content(
+    c: &Connection,
+    id: &str,
+    now: i64,
+    inline_max: i64,
+) -> Result<Option<WithContent>, Error> {
+    let sql = format!(
+        "SELECT {COLUMNS}, CASE WHEN size <= ?3 THEN content END FROM pastes \
+         WHERE id = ?1 AND expires_at > ?2"
+    );
+    Ok(c.prepare_cached(&sql)?
+        .query_row(params![id, now, inline_max], |r| {
+            Ok((from_row(r)?, r.get(13)?))
+        })
+        .optional()?)
+}
+
+/// `len` bytes of the content of row `rowid` from `offset`, provided the row still holds
+/// the content with hash `hash` (a download must not mix two versions).
+///
+/// # Errors
+/// [`Error::Changed`] when the content is gone or replaced; SQLite errors.
+pub fn read_chunk(
+    c: &Connection,
+    rowid: i64,
+    hash: &str,
+    offset: usize,
+    len: usize,
+) -> Result<Vec<u8>, Error> {
+    let tx = c.unchecked_transaction()?;
+    let current: Option<String> = tx
+        .prepare_cached("SELECT content_hash FROM pastes WHERE rowid = ?1")?
+        .query_row([rowid], |r| r.get(0))
+        .optional()?;
+    if current.as_deref() != Some(hash) {
+        return Err(Error::Changed);
+    }
+    let blob = tx.blob_open(rusqlite::MAIN_DB, "pastes", "content", rowid, true)?;
+    let mut buf = vec![0u8; len];
+    let n = blob.read_at(&mut buf, offset)?;
+    buf.truncate(n);
+    drop(blob);
+    tx.commit()?;
+    Ok(buf)
+}
+
+/// Extends an inactivity expiry to `now + inactivity` when that moves it by at least
+/// [`TOUCH_GRANULARITY`]; returns the expiry in force afterwards.
+///
+/// # Errors
+/// SQLite errors.
+pub fn touch(c: &Connection, id: &str, now: i64) -> Result<Option<i64>, Error> {
+    c.execute(
+        "UPDATE pastes SET last_accessed = ?2, expires_at = ?2 + inactivity \
+         WHERE id = ?1 AND expires_at > ?2 AND inactivity IS NOT NULL \
+         AND expires_at <= ?2 + inactivity - ?3",
+        params![id, now, TOUCH_GRANULARITY],
+    )?;
+    Ok(c.query_row(
+        "SELECT expires_at FROM pastes WHERE id = ?1 AND expires_at > ?2",
+        params![id, now],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Whether a read of `p` at `now` should extend its expiry (see [`touch`]).
+#[must_use]
+pub fn needs_touch(p: &Paste, now: i64) -> bool {
+    p.inactivity
+        .is_some_and(|i| p.expires_at <= now + i - TOUCH_GRANULARITY)
+}
+
+/// Reads and deletes a live paste in one step: of two concurrent callers only one gets it.
+///
+/// # Errors
+/// SQLite errors.
+pub fn burn(c: &Connection, id: &str, now: i64) -> Result<Option<(Paste, Vec<u8>)>, Error> {
+    let sql = format!("SELECT {COLUMNS}, content FROM pastes WHERE id = ?1 AND expires_at > ?2");
+    let found = c
+        .query_row(&sql, params![id, now], |r| Ok((from_row(r)?, r.get(13)?)))
+        .optional()?;
+    if found.is_some() {
+        c.execute("DELETE FROM pastes WHERE id = ?1", [id])?;
+    }
+    Ok(found)
+}
+
+/// Deletes the paste; false when there was none.
+///
+/// # Errors
+/// SQLite errors.
+pub fn delete(c: &Connection, id: &str) -> Result<bool, Error> {
+    Ok(c.execute("DELETE FROM pastes WHERE id = ?1", [id])? > 0)
+}
+
+/// What an update changes; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub content: Option<(Vec<u8>, String, String)>,
+    pub password_hash: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    /// New expiry (already capped by the caller).
+    pub expires_at: Option<i64>,
+}
+
+/// Applies `changes` to the live paste; returns it as it is afterwards.
+///
+/// # Errors
+/// SQLite errors.
+pub fn update(
+    c: &Connection,
+    id: &str,
+    now: i64,
+    changes: &Changes,
+) -> Result<Option<Paste>, Error> {
+    if let Some((content, mime, hash)) = &changes.content {
+        c.execute(
+            "UPDATE pastes SET content = ?2, size = ?3, mime_type = ?4, content_hash = ?5 \
+             WHERE id = ?1",
+            params![
+                id,
+                content,
+                i64::try_from(content.len()).unwrap_or(i64::MAX),
+                mime,
+                hash
+            ],
+        )?;
+    }
+    if let Some(password_hash) = &changes.password_hash {
+        c.execute(
+            "UPDATE pastes SET password_hash = ?2 WHERE id = ?1",
+            params![id, password_hash],
+        )?;
+    }
+    if let Some(name) = &changes.display_name {
+        c.execute(
+            "UPDATE pastes SET display_name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
+    }
+    if let Some(expires_at) = changes.expires_at {
+        c.execute(
+            "UPDATE pastes SET expires_at = ?2 WHERE id = ?1",
+            params![id, expires_at],
+        )?;
+    }
+    get(c, id, now)
+}
+
+/// Filters of a paste listing.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Only this owner's pastes; `None` lists everyone's.
+    pub owner: Option<String>,
+    /// SQLite GLOB over the MIME type, e.g. `image/*`.
+    pub mime_glob: Option<String>,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of live pastes, newest first, and how many match in all.
+///
+/// # Errors
+/// SQLite errors.
+pub fn list(c: &Connection, q: &ListQuery, now: i64) -> Result<(Vec<Paste>, i64), Error> {
+    let filter = "expires_at > ?1 AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR mime_type GLOB ?3) \
+         AND (?4 IS NULL OR created_at > ?4) AND (?5 IS NULL OR created_at < ?5)";
+    let args = params![now, q.owner, q.mime_glob, q.after, q.before];
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM pastes WHERE {filter}"),
+        args,
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM pastes WHERE {filter} ORDER BY created_at DESC, rowid DESC \
+         LIMIT ?6 OFFSET ?7"
+    );
+    let mut st = c.prepare(&sql)?;
+    let rows = st.query_map(
+        params![
+            now,
+            q.owner,
+            q.mime_glob,
+            q.after,
+            q.before,
+            q.limit,
+            q.offset
+        ],
+        from_row,
+    )?;
+    Ok((rows.collect::<Result<_, _>>()?, total))
+}
+
+/// Deletes expired pastes and stale throttle entries; returns how many pastes went.
+///
+/// # Errors
+/// SQLite errors.
+pub fn purge_expired(c: &Connection, now: i64, dedup_window: i64) -> Result<usize, Error> {
+    let n = c.execute("DELETE FROM pastes WHERE expires_at <= ?1", [now])?;
+    c.execute(
+        "DELETE FROM content_hashes WHERE window_start <= ?1",
+        [now - dedup_window],
+    )?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut c).unwrap();
+        c
+    }
+
+    fn paste(id: &str, content: &[u8], now: i64) -> NewPaste {
+        NewPaste {
+            id: id.into(),
+            content: content.to_vec(),
+            mime_type: "text/plain".into(),
+            content_hash: crate::ids::hex(content),
+            owner: None,
+            owner_token_hash: None,
+            created_at: now,
+            expires_at: now + 100,
+            inactivity: Some(100),
+            burn_after_read: false,
+            password_hash: None,
+            display_name: None,
+        }
+    }
+
+    #[test]
+    fn expired_pastes_are_absent_before_the_sweep_and_gone_after() {
+        let c = db();
+        insert(&c, &paste("aaaaaa", b"x", 1000), 3600, 3)
+            .unwrap()
+            .unwrap();
+        assert!(get(&c, "aaaaaa", 1099).unwrap().is_some());
+        assert!(get(&c, "aaaaaa", 1100).unwrap().is_none());
+        assert_eq!(purge_expired(&c, 1100, 3600).unwrap(), 1);
+    }
+
+    #[test]
+    fn touch_is_coarse_and_extends_inactivity_expiry() {
+        let c = db();
+        insert(&c, &paste("aaaaaa", b"x", 1000), 3600, 3)
+            .unwrap()
+            .unwrap();
+        let p = get(&c, "aaaaaa", 1010).unwrap().unwrap();
+        assert!(!needs_touch(&p, 1010), "a touch within a minute is skipped");
+        assert!(needs_touch(&p, 1060));
+        assert_eq!(touch(&c, "aaaaaa", 1060).unwrap(), Some(1160));
+        assert_eq!(touch(&c, "aaaaaa", 1070).unwrap(), Some(1160));
+    }
+
+    #[test]
+    fn dedup_counts_within_the_window_and_resets_after() {
+        let c = db();
+        for (i, id) in ["aaaaa1", "aaaaa2", "aaaaa3"].iter().enumerate() {
+            let now = 1000 + i64::try_from(i).unwrap();
+            insert(&c, &paste(id, b"same", now), 3600, 3)
+                .unwrap()
+                .unwrap();
+        }
+        let refused = insert(&c, &paste("aaaaa4", b"same", 1010), 3600, 3).unwrap();
+        assert_eq!(refused, Err(Refusal::Duplicate { count: 3 }));
+        insert(&c, &paste("aaaaa5", b"other", 1010), 3600, 3)
+            .unwrap()
+            .unwrap();
+        insert(&c, &paste("aaaaa6", b"same", 4600), 3600, 3)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            insert(&c, &paste("aaaaa6", b"new", 4600), 3600, 3).unwrap(),
+            Err(Refusal::IdTaken)
+        );
+    }
+
+    #[test]
+    fn burn_returns_the_content_once() {
+        let c = db();
+        insert(&c, &paste("aaaaaa", b"secret", 1000), 3600, 3)
+            .unwrap()
+            .unwrap();
+        let (_, content) = burn(&c, "aaaaaa", 1001).unwrap().unwrap();
+        assert_eq!(content, b"secret");
+        assert!(burn(&c, "aaaaaa", 1001).unwrap().is_none());
+    }
+
+    #[test]
+    fn chunks_come_from_the_same_content_only() {
+        let c = db();
+        insert(&c, &paste("aaaaaa", b"0123456789", 1000), 3600, 3)
+            .unwrap()
+            .unwrap();
+        let p = get(&c, "aaaaaa", 1000).unwrap().unwrap();
+        assert_eq!(
+            read_chunk(&c, p.rowid, &p.content_hash, 3, 4).unwrap(),
+            b"3456"
+        );
+        assert_eq!(
+            read_chunk(&c, p.rowid, &p.content_hash, 8, 4).unwrap(),
+            b"89"
+        );
+        let changes = Changes {
+            content: Some((b"new".to_vec(), "text/plain".into(), "other".into())),
+            ..Changes::default()
+        };
+        update(&c, "aaaaaa", 1000, &changes).unwrap();
+        assert!(matches!(
+            read_chunk(&c, p.rowid, &p.content_hash, 0, 4),
+            Err(Error::Changed)
+        ));
+    }
+
+    #[test]
+    fn list_filters_by_owner_type_and_time_newest_first() {
+        let c = db();
+        for (id, owner, mime, at) in [
+            ("aaaaa1", Some("o1"), "text/plain", 1000),
+            ("aaaaa2", Some("o1"), "image/png", 1001),
+            ("aaaaa3", Some("o2"), "image/png", 1002),
+            ("aaaaa4", None, "image/gif", 1003),
+        ] {
+            let mut p = paste(id, id.as_bytes(), at);
+            p.owner = owner.map(str::to_owned);
+            p.mime_type = mime.into();
+            insert(&c, &p, 3600, 3).unwrap().unwrap();
+        }
+        let mut q = ListQuery {
+            owner: Some("o1".into()),
+            mime_glob: None,
+            after: None,
+            before: None,
+            limit: 10,
+            offset: 0,
+        };
+        let (rows, total) = list(&c, &q, 1050).unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(
+            rows.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["aaaaa2", "aaaaa1"]
+        );
+        q.mime_glob = Some("image/*".into());
+        assert_eq!(list(&c, &q, 1050).unwrap().1, 1);
+        q.owner = None;
+        q.after = Some(1001);
+        assert_eq!(list(&c, &q, 1050).unwrap().1, 2);
+        q.limit = 1;
+        q.offset = 1;
+        let (rows, total) = list(&c, &q, 1050).unwrap();
+        assert_eq!((rows.len(), total), (1, 2));
+    }
+}
