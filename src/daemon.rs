@@ -174,6 +174,12 @@ async fn lifecycle(
     if let Some(interval) = notify::watchdog_interval() {
         tasks.spawn(ping_watchdog(interval, shutdown.clone()));
     }
+    tasks.spawn(crate::sweep::run(
+        store.clone(),
+        Duration::from_secs(config.cleanup_interval),
+        config.dedup_window,
+        shutdown.clone(),
+    ));
     let state = Arc::new(AppState {
         config: Arc::clone(&config),
         store: store.clone(),

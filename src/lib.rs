@@ -11,6 +11,7 @@
 //! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog
 //! http/            accept loop, routing, request context, responses, errors, headers
 //! api/             handlers, one file per resource
+//! sweep.rs         expiry timer: once at start, then every cleanup_interval
 //! store/           SQLite: read pool, group-committing writer, migrations; only user of rusqlite
 //! ids.rs           PasteId and hex/random helpers
 //! security/        pure functions: identity, MIME, entropy, passwords
@@ -30,3 +31,4 @@ pub mod notify;
 pub mod privdrop;
 pub mod security;
 pub mod store;
+pub mod sweep;

@@ -65,26 +65,51 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn unknown_paths_get_a_json_404() {
     let d = Builder::new().spawn();
-    for path in ["/nope", "/health/", "/health/x", "//", "/%00"] {
+    for path in [
+        "/health/",
+        "/health/x",
+        "//",
+        "/a/b/c",
+        "/abcdef123456/raw/x",
+    ] {
         let resp = d.req("GET", path, &[]).await;
         assert_eq!(resp.status, 404, "{path}");
         assert_eq!(resp.header("content-type"), Some("application/json"));
-        assert!(resp.json()["error"].is_string(), "{path}");
+        assert_eq!(resp.json()["error"], "Not found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_paste_ids_get_a_json_400() {
+    let d = Builder::new().spawn();
+    for path in [
+        "/nope",
+        "/%00",
+        "/ABCDEF123456",
+        "/abc",
+        "/abcdef12345g/raw",
+    ] {
+        let resp = d.req("GET", path, &[]).await;
+        assert_eq!(resp.status, 400, "{path}");
+        assert_eq!(resp.json()["error"], "Invalid paste ID format", "{path}");
     }
 }
 
 #[tokio::test]
 async fn wrong_methods_get_a_json_405_with_allow() {
     let d = Builder::new().spawn();
-    for (method, path) in [
-        ("POST", "/health"),
-        ("DELETE", "/"),
-        ("PUT", "/health"),
-        ("PATCH", "/"),
+    for (method, path, allow) in [
+        ("POST", "/health", "GET, HEAD"),
+        ("DELETE", "/", "GET, HEAD, POST"),
+        ("PUT", "/health", "GET, HEAD"),
+        ("PATCH", "/", "GET, HEAD, POST"),
+        ("POST", "/abcdef123456", "GET, HEAD, PUT, DELETE"),
+        ("DELETE", "/abcdef123456/raw", "GET, HEAD"),
+        ("POST", "/pastes", "GET, HEAD"),
     ] {
         let resp = d.req(method, path, &[]).await;
         assert_eq!(resp.status, 405, "{method} {path}");
-        assert_eq!(resp.header("allow"), Some("GET, HEAD"));
+        assert_eq!(resp.header("allow"), Some(allow), "{method} {path}");
         assert_eq!(resp.json()["error"], "Method not allowed");
     }
 }
@@ -176,7 +201,7 @@ async fn url_prefix_moves_every_route() {
 #[tokio::test]
 async fn each_request_is_logged_once_with_its_facts() {
     let mut d = Builder::new().toml("log_format = \"json\"").spawn();
-    d.req("GET", "/nope", &[("x-request-id", "rid-log-1")])
+    d.req("GET", "/a/b/c", &[("x-request-id", "rid-log-1")])
         .await;
     let log = d.wait_log("rid-log-1");
     let lines: Vec<serde_json::Value> = log
@@ -188,7 +213,7 @@ async fn each_request_is_logged_once_with_its_facts() {
     let line = &lines[0];
     assert_eq!(line["rid"], "rid-log-1");
     assert_eq!(line["method"], "GET");
-    assert_eq!(line["path"], "/nope");
+    assert_eq!(line["path"], "/a/b/c");
     assert_eq!(line["status"], 404);
     assert!(line["bytes"].as_u64().unwrap() > 0, "{line}");
     assert!(line["duration_us"].is_u64(), "{line}");

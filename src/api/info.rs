@@ -10,6 +10,12 @@ use crate::http::response::{Body, json};
 const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("GET", "/", "API information"),
     ("GET", "/health", "Health check"),
+    ("POST", "/", "Create paste"),
+    ("GET", "/<id>", "Retrieve paste metadata"),
+    ("GET", "/<id>/raw", "Retrieve raw paste content"),
+    ("PUT", "/<id>", "Update paste"),
+    ("DELETE", "/<id>", "Delete paste"),
+    ("GET", "/pastes", "List your pastes"),
 ];
 
 /// The info document, with this build's version and the endpoints it really serves.
@@ -26,6 +32,12 @@ pub fn get(state: &AppState) -> Response<Body> {
             "name": "FlaskPaste",
             "version": env!("CARGO_PKG_VERSION"),
             "endpoints": endpoints,
+            "usage": {
+                "raw": "curl --data-binary @file.txt http://host/",
+                "pipe": "cat file.txt | curl --data-binary @- http://host/",
+                "json": "curl -H 'Content-Type: application/json' -d '{\"content\":\"...\"}' http://host/",
+            },
+            "note": "Use --data-binary (not -d) to preserve newlines",
         }),
     )
 }

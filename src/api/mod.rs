@@ -2,6 +2,9 @@
 
 pub mod health;
 pub mod info;
+pub mod options;
+pub mod paste;
+pub mod pastes;
 
 use std::sync::Arc;
 
@@ -14,4 +17,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database.
     pub store: Store,
+}
+
+/// Now, in Unix seconds.
+#[must_use]
+pub fn now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
 }

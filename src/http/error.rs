@@ -2,7 +2,7 @@
 //! Internal causes are logged with the request id and never reach a response.
 
 use http::{HeaderValue, Response, StatusCode, header};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::response::{Body, json};
 use crate::store;
@@ -10,10 +10,49 @@ use crate::store;
 /// Everything a handler can answer with instead of success.
 #[derive(Debug)]
 pub enum ApiError {
-    /// 404: no such route or resource.
+    /// No such route.
     NotFound,
-    /// 405: the path exists, the method does not; carries the `Allow` value.
+    /// The path exists, the method does not; carries the `Allow` value.
     MethodNotAllowed(&'static str),
+    InvalidPasteId,
+    PasteNotFound,
+    NoContent,
+    InvalidJson,
+    TooSmall {
+        size: u64,
+        min_size: u64,
+    },
+    TooLarge {
+        size: u64,
+        max_size: u64,
+        authenticated: bool,
+    },
+    PasswordTooLong,
+    DisplayNameTooLong,
+    DisplayNameInvalid,
+    EntropyTooLow {
+        entropy: f64,
+        min_entropy: f64,
+    },
+    RecognizableFormat {
+        detected: String,
+    },
+    Duplicate {
+        count: i64,
+        window_seconds: u64,
+    },
+    PasswordRequired,
+    InvalidPassword,
+    AuthRequired,
+    PermissionDenied,
+    AdminRequired,
+    NoUpdates,
+    BurnNotUpdatable,
+    /// A query parameter that is not what it should be; the text names it.
+    InvalidParameter(&'static str),
+    RangeNotSatisfiable {
+        size: u64,
+    },
     /// 503 from `/health`.
     Unhealthy,
     /// 500: the cause is logged, the client hears nothing of it.
@@ -36,32 +75,108 @@ impl From<store::Error> for ApiError {
     }
 }
 
+const HINT_ENCRYPT: &str = "Encrypt content before uploading (fpaste encrypts by default)";
+
 impl ApiError {
+    fn status_and_body(&self) -> (StatusCode, Value) {
+        use StatusCode as S;
+        let msg = |status, text: &str| (status, json!({ "error": text }));
+        match self {
+            ApiError::NotFound => msg(S::NOT_FOUND, "Not found"),
+            ApiError::MethodNotAllowed(_) => msg(S::METHOD_NOT_ALLOWED, "Method not allowed"),
+            ApiError::InvalidPasteId => msg(S::BAD_REQUEST, "Invalid paste ID format"),
+            ApiError::PasteNotFound => msg(S::NOT_FOUND, "Paste not found"),
+            ApiError::NoContent => msg(S::BAD_REQUEST, "No content provided"),
+            ApiError::InvalidJson => msg(S::BAD_REQUEST, "Invalid JSON body"),
+            ApiError::TooSmall { size, min_size } => (
+                S::BAD_REQUEST,
+                json!({"error": "Paste too small", "size": size, "min_size": min_size}),
+            ),
+            ApiError::TooLarge {
+                size,
+                max_size,
+                authenticated,
+            } => (
+                S::PAYLOAD_TOO_LARGE,
+                json!({"error": "Paste too large", "size": size, "max_size": max_size,
+                       "authenticated": authenticated}),
+            ),
+            ApiError::PasswordTooLong => msg(S::BAD_REQUEST, "Password too long (max 1024 chars)"),
+            ApiError::DisplayNameTooLong => {
+                msg(S::BAD_REQUEST, "Display name too long (max 128 chars)")
+            }
+            ApiError::DisplayNameInvalid => {
+                msg(S::BAD_REQUEST, "Display name contains invalid characters")
+            }
+            ApiError::EntropyTooLow {
+                entropy,
+                min_entropy,
+            } => (
+                S::BAD_REQUEST,
+                json!({"error": "Content entropy too low",
+                       "entropy": (entropy * 100.0).round() / 100.0,
+                       "min_entropy": min_entropy, "hint": HINT_ENCRYPT}),
+            ),
+            ApiError::RecognizableFormat { detected } => (
+                S::BAD_REQUEST,
+                json!({"error": "Recognizable format not allowed", "detected": detected,
+                       "hint": HINT_ENCRYPT}),
+            ),
+            ApiError::Duplicate {
+                count,
+                window_seconds,
+            } => (
+                S::TOO_MANY_REQUESTS,
+                json!({"error": "Duplicate content rate limit exceeded", "count": count,
+                       "window_seconds": window_seconds}),
+            ),
+            ApiError::PasswordRequired => (
+                S::UNAUTHORIZED,
+                json!({"error": "Password required", "password_protected": true}),
+            ),
+            ApiError::InvalidPassword => msg(S::FORBIDDEN, "Invalid password"),
+            ApiError::AuthRequired => msg(S::UNAUTHORIZED, "Authentication required"),
+            ApiError::PermissionDenied => msg(S::FORBIDDEN, "Permission denied"),
+            ApiError::AdminRequired => msg(S::FORBIDDEN, "Admin access required"),
+            ApiError::NoUpdates => msg(S::BAD_REQUEST, "No updates provided"),
+            ApiError::BurnNotUpdatable => {
+                msg(S::BAD_REQUEST, "Cannot update burn-after-read paste")
+            }
+            ApiError::InvalidParameter(text) => msg(S::BAD_REQUEST, text),
+            ApiError::RangeNotSatisfiable { .. } => {
+                msg(S::RANGE_NOT_SATISFIABLE, "Requested range not satisfiable")
+            }
+            ApiError::Unhealthy => (
+                S::SERVICE_UNAVAILABLE,
+                json!({"status": "unhealthy", "database": "error",
+                       "error": "Database unavailable"}),
+            ),
+            ApiError::Internal(_) => msg(S::INTERNAL_SERVER_ERROR, "Internal server error"),
+        }
+    }
+
     /// The response for this error; `rid` tags the log line of an internal error.
     #[must_use]
     pub fn into_response(self, rid: &str) -> Response<Body> {
-        match self {
-            ApiError::NotFound => json(StatusCode::NOT_FOUND, &json!({"error": "Not found"})),
-            ApiError::MethodNotAllowed(allow) => {
-                let mut resp = json(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    &json!({"error": "Method not allowed"}),
-                );
-                resp.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static(allow));
-                resp
-            }
-            ApiError::Unhealthy => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "unhealthy", "database": "error", "error": "Database unavailable"}),
-            ),
-            ApiError::Internal(cause) => {
-                tracing::error!("[rid={rid}] internal error: {cause}");
-                json(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &json!({"error": "Internal server error"}),
-                )
-            }
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!("[rid={rid}] internal error: {cause}");
         }
+        let (status, body) = self.status_and_body();
+        let mut resp = json(status, &body);
+        let headers = resp.headers_mut();
+        match self {
+            ApiError::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                headers.insert(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&format!("bytes */{size}"))
+                        .expect("digits are a valid header value"),
+                );
+            }
+            _ => {}
+        }
+        resp
     }
 }

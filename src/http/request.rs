@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use http::{HeaderMap, HeaderValue};
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, header};
+use http_body_util::BodyExt;
 
 use crate::security::identity::{Fingerprint, client_identity};
 
@@ -58,6 +60,62 @@ impl Ctx {
     pub fn rid(&self) -> &str {
         self.request_id.to_str().unwrap_or("-")
     }
+}
+
+/// Why a request body could not be taken in.
+#[derive(Debug)]
+pub enum BodyError {
+    /// More than the limit arrived; `received` bytes had been read by then.
+    TooLarge { received: u64 },
+    /// The client stopped sending or the connection failed.
+    Read(String),
+}
+
+/// The declared `Content-Length`, when present and a number.
+#[must_use]
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A header as text, when present and valid UTF-8.
+#[must_use]
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Reads the whole body, never holding more than `limit` bytes: a chunked body is cut off
+/// as soon as it passes the limit.
+///
+/// # Errors
+/// [`BodyError::TooLarge`] past the limit, [`BodyError::Read`] when the body fails.
+pub async fn read_body<B>(
+    mut body: B,
+    limit: u64,
+    declared: Option<u64>,
+) -> Result<Bytes, BodyError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    let capacity = usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0);
+    let mut buf = BytesMut::with_capacity(capacity);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            let received = (buf.len() + data.len()) as u64;
+            if received > limit {
+                return Err(BodyError::TooLarge { received });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
 }
 
 /// The client's id when printable and short, a fresh UUID otherwise.

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use http::{Method, Request, Response};
+use hyper::body::Incoming;
 
 use super::error::ApiError;
 use super::headers;
@@ -12,14 +13,14 @@ use super::response::{Body, body_len, strip_body};
 use crate::api::{self, AppState};
 
 /// Serves one request; never fails (errors become their JSON responses).
-pub async fn handle<B>(state: &AppState, peer: Peer, req: Request<B>) -> Response<Body> {
+pub async fn handle(state: &AppState, peer: Peer, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let secret = state.config.proxy_secret.as_ref().map(|s| s.expose());
     let ctx = Ctx::new(req.headers(), peer, secret);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
 
-    let result = dispatch(state, &ctx, &method, &path).await;
+    let result = dispatch(state, &ctx, req).await;
     let mut resp = result.unwrap_or_else(|err| err.into_response(ctx.rid()));
     if method == Method::HEAD {
         resp = strip_body(resp);
@@ -44,19 +45,33 @@ pub async fn handle<B>(state: &AppState, peer: Peer, req: Request<B>) -> Respons
 async fn dispatch(
     state: &AppState,
     ctx: &Ctx,
-    method: &Method,
-    path: &str,
+    req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let Some(rest) = strip_prefix(path, &state.config.url_prefix) else {
+    let method = req.method().clone();
+    let Some(rest) = strip_prefix(req.uri().path(), &state.config.url_prefix) else {
         return Err(ApiError::NotFound);
     };
+    let rest = rest.to_owned();
+    let query = req.uri().query().map(str::to_owned);
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
-    let get = *method == Method::GET || *method == Method::HEAD;
-    match segments.as_slice() {
-        [""] if get => Ok(api::info::get(state)),
-        [""] => Err(ApiError::MethodNotAllowed("GET, HEAD")),
-        ["health"] if get => api::health::get(state, ctx).await,
-        ["health"] => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+    let get = method == Method::GET || method == Method::HEAD;
+    let headers = req.headers();
+    match (segments.as_slice(), &method) {
+        ([""], _) if get => Ok(api::info::get(state)),
+        ([""], &Method::POST) => api::paste::create(state, ctx, req).await,
+        ([""], _) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+        (["health"], _) if get => api::health::get(state, ctx).await,
+        (["health"], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        (["pastes"], _) if get => api::pastes::list(state, ctx, query.as_deref()).await,
+        (["pastes"], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        ([id], _) if get => api::paste::get_meta(state, id, headers).await,
+        ([id], &Method::PUT) => api::paste::update(state, ctx, id, req).await,
+        ([id], &Method::DELETE) => api::paste::delete(state, ctx, id, headers).await,
+        ([_], _) => Err(ApiError::MethodNotAllowed("GET, HEAD, PUT, DELETE")),
+        ([id, "raw"], _) if get => {
+            api::paste::get_raw(state, id, &method, headers, query.as_deref()).await
+        }
+        ([_, "raw"], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
         _ => Err(ApiError::NotFound),
     }
 }

@@ -36,6 +36,27 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
+/// How far a client is trusted; decides size limits and default expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// No certificate.
+    Anonymous,
+    /// A certificate not registered through the PKI.
+    Untrusted,
+    /// A certificate registered through the PKI.
+    Trusted,
+}
+
+/// The one place that decides a client's trust level. Certificates become trusted once the
+/// PKI can register them; until then every certificate is untrusted.
+#[must_use]
+pub fn trust(identity: Option<&Fingerprint>) -> Trust {
+    match identity {
+        None => Trust::Anonymous,
+        Some(_) => Trust::Untrusted,
+    }
+}
+
 /// The identity a request carries: the fingerprint header counts only when no proxy secret
 /// is configured, or when the request presents the configured secret.
 #[must_use]

@@ -1,0 +1,250 @@
+//! Request headers and query parameters of the paste endpoints, turned into typed options.
+//! Pure: no I/O.
+
+use http::HeaderMap;
+
+use crate::config::Config;
+use crate::http::error::ApiError;
+use crate::http::request::header_str;
+use crate::security::password;
+
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 128;
+
+/// Options of `POST /`.
+#[derive(Debug, Default)]
+pub struct Create {
+    pub burn_after_read: bool,
+    /// A valid `X-Expiry`, capped at `max_expiry`; `None` means the trust level's default.
+    pub expiry: Option<i64>,
+    pub password: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl Create {
+    /// Reads the creation headers.
+    ///
+    /// # Errors
+    /// A password or display name the reference refuses.
+    pub fn from_headers(
+        h: &HeaderMap,
+        authenticated: bool,
+        cfg: &Config,
+    ) -> Result<Create, ApiError> {
+        Ok(Create {
+            burn_after_read: header_str(h, "x-burn-after-read").is_some_and(is_true),
+            expiry: header_str(h, "x-expiry").and_then(|v| positive_seconds(v, cfg.max_expiry)),
+            password: password_header(h)?,
+            display_name: display_name(h, authenticated)?,
+        })
+    }
+}
+
+/// Options of `PUT /{id}`.
+#[derive(Debug, Default)]
+pub struct Update {
+    pub password: Option<String>,
+    pub remove_password: bool,
+    pub extend_expiry: Option<i64>,
+    pub display_name: Option<String>,
+    pub remove_display_name: bool,
+}
+
+impl Update {
+    /// Reads the update headers.
+    ///
+    /// # Errors
+    /// A password or display name the reference refuses.
+    pub fn from_headers(
+        h: &HeaderMap,
+        authenticated: bool,
+        cfg: &Config,
+    ) -> Result<Update, ApiError> {
+        Ok(Update {
+            password: password_header(h)?,
+            remove_password: header_str(h, "x-remove-password").is_some_and(is_true),
+            extend_expiry: header_str(h, "x-extend-expiry")
+                .and_then(|v| positive_seconds(v, cfg.max_expiry)),
+            display_name: display_name(h, authenticated)?,
+            remove_display_name: header_str(h, "x-remove-display-name").is_some_and(is_true),
+        })
+    }
+}
+
+/// The reference's spellings of yes: `true`, `1`, `yes`, in any case.
+fn is_true(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+}
+
+/// Whole seconds above zero, capped at `max`; anything else is `None` (use the default).
+fn positive_seconds(v: &str, max: u64) -> Option<i64> {
+    let secs: u64 = v.trim().parse().ok().filter(|&s| s > 0)?;
+    i64::try_from(secs.min(max)).ok()
+}
+
+fn password_header(h: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = h.get("x-paste-password") else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    if text.chars().count() > password::MAX_CHARS {
+        return Err(ApiError::PasswordTooLong);
+    }
+    Ok((!text.is_empty()).then_some(text))
+}
+
+/// `X-Display-Name`: only for authenticated clients (ignored otherwise), printable, short.
+fn display_name(h: &HeaderMap, authenticated: bool) -> Result<Option<String>, ApiError> {
+    let Some(value) = h.get("x-display-name").filter(|_| authenticated) else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| ApiError::DisplayNameInvalid)?;
+    if text.chars().count() > MAX_DISPLAY_NAME {
+        return Err(ApiError::DisplayNameTooLong);
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::DisplayNameInvalid);
+    }
+    let text = text.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// The value of `name` in a query string (no percent-decoding: values here are plain).
+#[must_use]
+pub fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A query flag such as `?download=1`.
+#[must_use]
+pub fn query_flag(query: Option<&str>, name: &str) -> bool {
+    query_value(query, name).is_some_and(is_true)
+}
+
+/// What a `Range` header asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// Not a single byte range: serve everything.
+    Full,
+    /// Bytes `start..end` (half-open).
+    Part(u64, u64),
+    /// The range lies wholly outside the content.
+    Unsatisfiable,
+}
+
+/// Reads a `Range: bytes=...` header over `size` bytes (RFC 9110, one range only).
+#[must_use]
+pub fn parse_range(header: &str, size: u64) -> Range {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Range::Full;
+    };
+    let Some((first, last)) = spec.trim().split_once('-').filter(|_| !spec.contains(',')) else {
+        return Range::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let (start, end) = match (first.parse::<u64>(), last.parse::<u64>()) {
+        (Ok(a), Ok(b)) if a <= b => (a, b.saturating_add(1).min(size)),
+        (Ok(a), Err(_)) if last.is_empty() => (a, size),
+        (Err(_), Ok(n)) if first.is_empty() && n > 0 => (size.saturating_sub(n), size),
+        (Err(_), Ok(0)) if first.is_empty() => return Range::Unsatisfiable,
+        _ => return Range::Full,
+    };
+    if start >= size {
+        return Range::Unsatisfiable;
+    }
+    Range::Part(start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn expiry_is_capped_and_bad_values_mean_default() {
+        assert_eq!(positive_seconds("3600", 7200), Some(3600));
+        assert_eq!(positive_seconds("99999", 7200), Some(7200));
+        for bad in ["-5", "0", "soon", "", "1.5"] {
+            assert_eq!(positive_seconds(bad, 7200), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn burn_accepts_the_reference_spellings() {
+        for yes in ["true", "TRUE", "1", "yes", "Yes"] {
+            assert!(is_true(yes), "{yes}");
+        }
+        for no in ["false", "0", "no", "", "on"] {
+            assert!(!is_true(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn display_names_are_for_authenticated_clients_printable_and_short() {
+        let h = headers(&[("x-display-name", "my notes")]);
+        assert_eq!(display_name(&h, false).unwrap(), None);
+        assert_eq!(display_name(&h, true).unwrap().as_deref(), Some("my notes"));
+        let long: &'static str = Box::leak("x".repeat(129).into_boxed_str());
+        assert!(matches!(
+            display_name(&headers(&[("x-display-name", long)]), true),
+            Err(ApiError::DisplayNameTooLong)
+        ));
+        assert!(matches!(
+            display_name(&headers(&[("x-display-name", "a\tb")]), true),
+            Err(ApiError::DisplayNameInvalid)
+        ));
+    }
+
+    #[test]
+    fn passwords_over_1024_characters_are_refused() {
+        let ok: &'static str = Box::leak("é".repeat(1024).into_boxed_str());
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-paste-password",
+            HeaderValue::from_bytes(ok.as_bytes()).unwrap(),
+        );
+        assert!(password_header(&h).unwrap().is_some());
+        let long = "p".repeat(1025);
+        h.insert("x-paste-password", HeaderValue::from_str(&long).unwrap());
+        assert!(matches!(
+            password_header(&h),
+            Err(ApiError::PasswordTooLong)
+        ));
+    }
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-4", 10), Range::Part(0, 5));
+        assert_eq!(parse_range("bytes=5-", 10), Range::Part(5, 10));
+        assert_eq!(parse_range("bytes=-3", 10), Range::Part(7, 10));
+        assert_eq!(parse_range("bytes=-30", 10), Range::Part(0, 10));
+        assert_eq!(parse_range("bytes=8-100", 10), Range::Part(8, 10));
+        assert_eq!(parse_range("bytes=10-", 10), Range::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 10), Range::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,3-4", 10), Range::Full);
+        assert_eq!(parse_range("items=0-1", 10), Range::Full);
+        assert_eq!(parse_range("bytes=5-2", 10), Range::Full);
+        assert_eq!(parse_range("bytes=x-y", 10), Range::Full);
+    }
+
+    #[test]
+    fn query_values_and_flags() {
+        assert_eq!(query_value(Some("a=1&download=1"), "download"), Some("1"));
+        assert!(query_flag(Some("download=1"), "download"));
+        assert!(!query_flag(Some("download=0"), "download"));
+        assert!(!query_flag(None, "download"));
+        assert_eq!(query_value(Some("flag"), "flag"), Some(""));
+    }
+}

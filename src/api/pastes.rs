@@ -1,0 +1,125 @@
+//! `GET /pastes`: the authenticated client's own pastes, filtered and paged.
+
+use http::{Response, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::options::query_value;
+use super::{AppState, now};
+use crate::http::error::ApiError;
+use crate::http::request::Ctx;
+use crate::http::response::{Body, json};
+use crate::store::paste::{self, ListQuery};
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+/// Lists the client's pastes, newest first.
+///
+/// # Errors
+/// 401 without a certificate, 403 for `all=1` (admins arrive with the PKI), 400 for a
+/// malformed parameter.
+pub async fn list(
+    state: &AppState,
+    ctx: &Ctx,
+    query: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let me = ctx.identity.as_ref().ok_or(ApiError::AuthRequired)?;
+    if query_value(query, "all").is_some_and(|v| v == "1") {
+        return Err(ApiError::AdminRequired);
+    }
+    let number = |name: &'static str, error: &'static str| -> Result<Option<i64>, ApiError> {
+        query_value(query, name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::InvalidParameter(error))
+            })
+            .transpose()
+    };
+    let limit = number("limit", "Invalid limit")?.unwrap_or(DEFAULT_LIMIT);
+    let offset = number("offset", "Invalid offset")?.unwrap_or(0);
+    if limit < 1 {
+        return Err(ApiError::InvalidParameter("Invalid limit"));
+    }
+    if offset < 0 {
+        return Err(ApiError::InvalidParameter("Invalid offset"));
+    }
+    let q = ListQuery {
+        owner: Some(me.as_str().to_owned()),
+        mime_glob: query_value(query, "type")
+            .map(percent_decode)
+            .filter(|t| !t.is_empty()),
+        after: number("after", "Invalid after timestamp")?,
+        before: number("before", "Invalid before timestamp")?,
+        limit: limit.min(MAX_LIMIT),
+        offset,
+    };
+    let now = now();
+    let (limit, offset) = (q.limit, q.offset);
+    let (rows, total) = state.store.read(move |c| paste::list(c, &q, now)).await?;
+    let pastes: Vec<Value> = rows
+        .iter()
+        .map(|p| {
+            let mut item = Map::new();
+            item.insert("id".into(), json!(p.id));
+            item.insert("size".into(), json!(p.size));
+            item.insert("mime_type".into(), json!(p.mime_type));
+            item.insert("created_at".into(), json!(p.created_at));
+            item.insert("expires_at".into(), json!(p.expires_at));
+            item.insert("burn_after_read".into(), json!(p.burn_after_read));
+            item.insert(
+                "password_protected".into(),
+                json!(p.password_hash.is_some()),
+            );
+            if let Some(name) = &p.display_name {
+                item.insert("display_name".into(), json!(name));
+            }
+            item.insert("owner".into(), json!(p.owner));
+            Value::Object(item)
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &json!({"pastes": pastes, "total": total, "limit": limit, "offset": offset}),
+    ))
+}
+
+/// Decodes `%XX` escapes (`image%2F*` is `image/*`); malformed escapes stay as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_escapes_are_decoded() {
+        assert_eq!(percent_decode("image%2F*"), "image/*");
+        assert_eq!(percent_decode("text/plain"), "text/plain");
+        assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
+    }
+}

@@ -1,0 +1,30 @@
+//! The expiry sweep: deletes expired pastes once at start, then every `cleanup_interval`
+//! seconds, until shutdown. Expired pastes are already invisible; this reclaims the space.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Store, paste};
+
+/// Runs the sweep until `shutdown` is cancelled.
+pub async fn run(store: Store, interval: Duration, dedup_window: u64, shutdown: CancellationToken) {
+    let window = i64::try_from(dedup_window).unwrap_or(i64::MAX);
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let now = crate::api::now();
+        match store
+            .write(move |c| paste::purge_expired(c, now, window))
+            .await
+        {
+            Ok(0) => tracing::debug!("expiry sweep: nothing expired"),
+            Ok(n) => tracing::info!("expiry sweep: deleted {n} expired paste(s)"),
+            Err(e) => tracing::error!("expiry sweep failed: {e}"),
+        }
+    }
+}
