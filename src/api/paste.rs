@@ -241,11 +241,14 @@ async fn check_password(p: &Paste, headers: &HeaderMap) -> Result<(), ApiError> 
     let Some(stored) = p.password_hash.clone() else {
         return Ok(());
     };
-    let given = header_str(headers, "x-paste-password").ok_or(ApiError::PasswordRequired)?;
+    // Decoded exactly as at creation (options::password_header): UTF-8, leniently.
+    let given = headers
+        .get("x-paste-password")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .ok_or(ApiError::PasswordRequired)?;
     if given.chars().count() > password::MAX_CHARS {
         return Err(ApiError::PasswordTooLong);
     }
-    let given = given.to_owned();
     if blocking(move || password::verify(&given, &stored)).await? {
         Ok(())
     } else {

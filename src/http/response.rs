@@ -54,9 +54,11 @@ pub fn strip_body(resp: Response<Body>) -> Response<Body> {
     let len = body_len(&resp);
     let (mut parts, _) = resp.into_parts();
     if let Some(len) = len {
+        // A handler that answered HEAD without the body has set the real length already.
         parts
             .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            .entry(header::CONTENT_LENGTH)
+            .or_insert(HeaderValue::from(len));
     }
     Response::from_parts(parts, Empty::new().map_err(|never| match never {}).boxed())
 }

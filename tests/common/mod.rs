@@ -414,6 +414,38 @@ impl Daemon {
     pub async fn req(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
         request_unix(&self.sock, method, path, headers, Vec::new()).await
     }
+
+    /// A request with a body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Resp {
+        request_unix(&self.sock, method, path, headers, body.into()).await
+    }
+
+    /// `POST /` with `body`; returns the response.
+    pub async fn post(&self, body: impl Into<Vec<u8>>, headers: &[(&str, &str)]) -> Resp {
+        self.send("POST", "/", headers, body).await
+    }
+
+    /// Creates a paste and returns its JSON, failing unless the answer is 201.
+    pub async fn create(
+        &self,
+        body: impl Into<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let resp = self.post(body, headers).await;
+        assert_eq!(
+            resp.status,
+            201,
+            "{:?}",
+            String::from_utf8_lossy(&resp.body)
+        );
+        resp.json()
+    }
 }
 
 impl Drop for Daemon {
