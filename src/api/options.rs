@@ -240,6 +240,42 @@ mod tests {
     }
 
     #[test]
+    fn any_range_header_yields_a_part_inside_the_content_or_none() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let atoms = [
+            "bytes=",
+            "-",
+            ",",
+            "0",
+            "1",
+            "9",
+            "18446744073709551615",
+            " ",
+            "x",
+            "=",
+        ];
+        for _ in 0..20_000 {
+            let n = usize::try_from(next() % 6).unwrap();
+            let header: String = (0..n)
+                .map(|_| atoms[usize::try_from(next() % atoms.len() as u64).unwrap()])
+                .collect();
+            let size = next() % 20;
+            if let Range::Part(start, end) = parse_range(&header, size) {
+                assert!(
+                    start < end && end <= size,
+                    "{header:?} over {size}: {start}..{end}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn query_values_and_flags() {
         assert_eq!(query_value(Some("a=1&download=1"), "download"), Some("1"));
         assert!(query_flag(Some("download=1"), "download"));
