@@ -59,6 +59,11 @@ const KEYS: &[&str] = &[
     "min_entropy_size",
     "require_binary",
     "cleanup_interval",
+    "rate_limit",
+    "rate_window",
+    "rate_max",
+    "rate_auth_mult",
+    "trusted_proxies",
 ];
 
 /// Old names kept working: (alias, key). `FLASKPASTE_EXPIRY` is `expiry_anon`.
@@ -245,6 +250,59 @@ pub struct Config {
     pub require_binary: bool,
     /// Seconds between expiry sweeps (also run once at start).
     pub cleanup_interval: u64,
+    /// Per-client-address limit on creating pastes.
+    #[serde(deserialize_with = "de_lenient_bool")]
+    pub rate_limit: bool,
+    /// Length of a rate-limit window, in seconds.
+    pub rate_window: u64,
+    /// Creations per window for an anonymous client address.
+    pub rate_max: u64,
+    /// Multiplier of `rate_max` for clients with a certificate.
+    pub rate_auth_mult: u64,
+    /// Peers whose `X-Forwarded-For` names the client: CIDRs, addresses, or `unix`.
+    #[serde(deserialize_with = "de_trusted_proxies")]
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// A peer allowed to say who the client is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustedProxy {
+    /// Any Unix-socket peer (a reverse proxy on the same host).
+    Unix,
+    /// Peers in this network.
+    Net(ipnet::IpNet),
+}
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("unix") {
+            return Ok(TrustedProxy::Unix);
+        }
+        if let Ok(net) = s.parse::<ipnet::IpNet>() {
+            return Ok(TrustedProxy::Net(net.trunc()));
+        }
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| TrustedProxy::Net(ipnet::IpNet::from(ip)))
+            .map_err(|_| format!("{s:?} is not a CIDR, an address or `unix`"))
+    }
+}
+
+impl fmt::Display for TrustedProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustedProxy::Unix => f.write_str("unix"),
+            TrustedProxy::Net(net) => write!(f, "{net}"),
+        }
+    }
+}
+
+impl Serialize for TrustedProxy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Default for Config {
@@ -278,6 +336,11 @@ impl Default for Config {
             min_entropy_size: 256,
             require_binary: false,
             cleanup_interval: 3600,
+            rate_limit: true,
+            rate_window: 60,
+            rate_max: 10,
+            rate_auth_mult: 5,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -520,6 +583,12 @@ fn validate(config: &mut Config) -> Result<(), Error> {
             reason: "must be between 0 and 8 bits per byte".into(),
         });
     }
+    if config.rate_window == 0 {
+        return Err(Error::Invalid {
+            key: "rate_window",
+            reason: "must be at least 1 second".into(),
+        });
+    }
     if config.cleanup_interval == 0 {
         return Err(Error::Invalid {
             key: "cleanup_interval",
@@ -605,21 +674,34 @@ fn de_opt_lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
     de_lenient_string(d).map(Some)
 }
 
-/// `listen` as a TOML array, or (environment) one comma-separated string.
-fn de_listen<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ListenerAddress>, D::Error> {
+/// A list as a TOML array, or (environment) one comma-separated string.
+fn de_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Form {
         One(String),
         Many(Vec<String>),
     }
-    let items = match Form::deserialize(d)? {
+    Ok(match Form::deserialize(d)? {
         Form::One(s) => s.split(',').map(|p| p.trim().to_owned()).collect(),
         Form::Many(v) => v,
-    };
-    items
+    }
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect())
+}
+
+fn de_trusted_proxies<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TrustedProxy>, D::Error> {
+    de_list(d)?
         .iter()
-        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(de::Error::custom))
+        .collect()
+}
+
+/// `listen` as a TOML array, or (environment) one comma-separated string.
+fn de_listen<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ListenerAddress>, D::Error> {
+    de_list(d)?
+        .iter()
         .map(|s| crate::cli::parse_listen(s).map_err(de::Error::custom))
         .collect()
 }
@@ -831,6 +913,26 @@ mod tests {
         }
         let vars = env(&[("FLASKPASTE_REQUIRE_BINARY", "maybe")]);
         assert!(load_with(&cli(&["--config", path]), &vars).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_addresses_and_unix() {
+        let f = toml_file("");
+        let vars = env(&[(
+            "FLASKPASTE_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.1.7,unix,::1",
+        )]);
+        let c = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &vars)
+            .unwrap()
+            .config;
+        let shown: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.168.1.7/32", "unix", "::1/128"]);
+        let vars = env(&[("FLASKPASTE_TRUSTED_PROXIES", "10.0.0.0/33")]);
+        let err = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &vars).unwrap_err();
+        assert!(
+            err.to_string().contains("FLASKPASTE_TRUSTED_PROXIES"),
+            "{err}"
+        );
     }
 
     #[test]

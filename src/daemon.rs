@@ -181,6 +181,7 @@ async fn lifecycle(
         shutdown.clone(),
     ));
     let state = Arc::new(AppState {
+        limiter: crate::http::limit::RateLimiter::new(&config),
         config: Arc::clone(&config),
         store: store.clone(),
     });

@@ -17,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database.
     pub store: Store,
+    /// Per-address limit on creations.
+    pub limiter: crate::http::limit::RateLimiter,
 }
 
 /// Now, in Unix seconds.

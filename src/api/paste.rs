@@ -53,6 +53,11 @@ pub async fn create(
     if let Some(size) = declared.filter(|&n| n > max_size) {
         return Err(too_large(size));
     }
+    // Every attempt counts, refused ones too: the limit is on what a client asks for.
+    let verdict = state.limiter.check(&ctx.client, authenticated, now());
+    if let Some(v) = verdict.filter(|v| !v.allowed) {
+        return Err(ApiError::RateLimited(v, now()));
+    }
     let opts = options::Create::from_headers(headers, authenticated, cfg)?;
     let raw = read_body(body, max_size, declared)
         .await
@@ -106,7 +111,13 @@ pub async fn create(
             .write(move |c| paste::insert(c, &attempt, window, max))
             .await?
         {
-            Ok(()) => return Ok(created(state, &new, owner_token.as_deref())),
+            Ok(()) => {
+                let mut resp = created(state, &new, owner_token.as_deref());
+                if let Some(v) = &verdict {
+                    crate::http::limit::apply_headers(resp.headers_mut(), v);
+                }
+                return Ok(resp);
+            }
             Err(Refusal::Duplicate { count }) => {
                 return Err(ApiError::Duplicate {
                     count,

@@ -41,6 +41,8 @@ pub enum ApiError {
         count: i64,
         window_seconds: u64,
     },
+    /// The client address used up its creations for this window (verdict, now).
+    RateLimited(crate::http::limit::Verdict, i64),
     PasswordRequired,
     InvalidPassword,
     AuthRequired,
@@ -130,6 +132,11 @@ impl ApiError {
                 json!({"error": "Duplicate content rate limit exceeded", "count": count,
                        "window_seconds": window_seconds}),
             ),
+            ApiError::RateLimited(verdict, now) => (
+                S::TOO_MANY_REQUESTS,
+                json!({"error": "Rate limit exceeded",
+                       "retry_after": (verdict.reset - now).max(1)}),
+            ),
             ApiError::PasswordRequired => (
                 S::UNAUTHORIZED,
                 json!({"error": "Password required", "password_protected": true}),
@@ -167,6 +174,11 @@ impl ApiError {
         match self {
             ApiError::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::RateLimited(verdict, now) => {
+                let retry = (verdict.reset - now).max(1);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry));
+                crate::http::limit::apply_headers(headers, &verdict);
             }
             ApiError::RangeNotSatisfiable { size } => {
                 headers.insert(

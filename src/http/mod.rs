@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod headers;
+pub mod limit;
 pub mod request;
 pub mod response;
 pub mod router;

@@ -38,13 +38,25 @@ pub struct Ctx {
     pub peer: Peer,
     /// The client certificate fingerprint, when the proxy vouches for it.
     pub identity: Option<Fingerprint>,
+    /// The client's address (through trusted proxies), for rate limiting and logs.
+    pub client: String,
 }
 
 impl Ctx {
     /// Builds the context from the request headers.
     #[must_use]
-    pub fn new(headers: &HeaderMap, peer: Peer, proxy_secret: Option<&[u8]>) -> Ctx {
+    pub fn new(headers: &HeaderMap, peer: Peer, config: &crate::config::Config) -> Ctx {
+        let proxy_secret = config
+            .proxy_secret
+            .as_ref()
+            .map(crate::config::Secret::expose);
+        let client = super::limit::client_address(
+            &peer,
+            header_str(headers, "x-forwarded-for"),
+            &config.trusted_proxies,
+        );
         Ctx {
+            client,
             request_id: request_id(headers.get("x-request-id")),
             peer,
             identity: client_identity(

@@ -15,8 +15,7 @@ use crate::api::{self, AppState};
 /// Serves one request; never fails (errors become their JSON responses).
 pub async fn handle(state: &AppState, peer: Peer, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let secret = state.config.proxy_secret.as_ref().map(|s| s.expose());
-    let ctx = Ctx::new(req.headers(), peer, secret);
+    let ctx = Ctx::new(req.headers(), peer, &state.config);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
 
@@ -31,6 +30,7 @@ pub async fn handle(state: &AppState, peer: Peer, req: Request<Incoming>) -> Res
     tracing::info!(
         rid = ctx.rid(),
         peer = %ctx.peer,
+        addr = %ctx.client,
         client = ctx.identity.as_ref().map_or("-", |f| f.as_str()),
         method = %method,
         path = %path,

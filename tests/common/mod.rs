@@ -143,12 +143,16 @@ impl Builder {
     fn command(&mut self) -> Command {
         let config = self.path("flaskpaste.toml");
         let db = self.path("pastes.db");
-        let sets_db = self.toml.lines().any(|l| l.trim_start().starts_with("db "));
-        let text = if sets_db {
-            self.toml.clone()
-        } else {
-            format!("db = {:?}\n{}", db.display().to_string(), self.toml)
-        };
+        let sets = |key: &str| self.toml.lines().any(|l| l.trim_start().starts_with(key));
+        let mut text = String::new();
+        if !sets("db ") {
+            text.push_str(&format!("db = {:?}\n", db.display().to_string()));
+        }
+        // Tests create many pastes from one peer; those about limits turn it on.
+        if !sets("rate_limit ") {
+            text.push_str("rate_limit = false\n");
+        }
+        text.push_str(&self.toml);
         std::fs::write(&config, text).unwrap();
         let mut cmd = match &self.program {
             Some(p) => {
