@@ -110,6 +110,25 @@ async fn mime_type_comes_from_magic_then_declared_type_then_utf8() {
 }
 
 #[tokio::test]
+async fn urls_carry_the_url_prefix() {
+    let d = Builder::new().toml("url_prefix = \"/paste\"").spawn();
+    let resp = d.send("POST", "/paste", &[], "prefixed").await;
+    assert_eq!(resp.status, 201);
+    let v = resp.json();
+    let id = id(&v);
+    assert_eq!(v["url"], format!("/paste/{id}"));
+    assert_eq!(v["raw"], format!("/paste/{id}/raw"));
+    assert_eq!(
+        d.req("GET", &format!("/paste/{id}/raw"), &[]).await.body,
+        b"prefixed"
+    );
+    assert_eq!(
+        d.req("GET", &format!("/paste/{id}"), &[]).await.json()["raw"],
+        format!("/paste/{id}/raw")
+    );
+}
+
+#[tokio::test]
 async fn id_length_is_configurable() {
     let d = Builder::new().toml("id_length = 20").spawn();
     assert_eq!(id(&d.create("x", &[]).await).len(), 20);
@@ -686,6 +705,12 @@ async fn update_errors_follow_the_reference() {
             .await,
         400,
         "Display name too long (max 128 chars)",
+    );
+    check(
+        d.send("PUT", &path, &[fp, ("x-display-name", "tab\there")], "")
+            .await,
+        400,
+        "Display name contains invalid characters",
     );
     let burn = format!(
         "/{}",

@@ -96,6 +96,98 @@ mod tests {
         }
     }
 
+    /// Minimal file heads of every format the API reference lists, with the type sniffed.
+    #[test]
+    fn every_format_of_the_reference_is_recognised() {
+        // A ZIP local file header (30 bytes) naming one entry, then that entry's data.
+        let zip_with = |name: &str, data: &str| -> Vec<u8> {
+            let mut z = b"PK\x03\x04".to_vec();
+            z.resize(26, 0);
+            z.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+            z.extend_from_slice(&[0, 0]);
+            z.extend_from_slice(name.as_bytes());
+            z.extend_from_slice(data.as_bytes());
+            z
+        };
+        let mut ole = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+        ole.resize(2048, 0);
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(), "image/png"),
+            (b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec(), "image/jpeg"),
+            (b"GIF89a\x01\0\x01\0".to_vec(), "image/gif"),
+            (b"RIFF\x24\0\0\0WEBPVP8 ".to_vec(), "image/webp"),
+            (b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0".to_vec(), "image/bmp"),
+            (b"II*\0\x08\0\0\0".to_vec(), "image/tiff"),
+            (
+                b"\0\0\x01\0\x01\0\x10\x10".to_vec(),
+                "image/vnd.microsoft.icon",
+            ),
+            (b"\0\0\0\x18ftypisom\0\0\x02\0".to_vec(), "video/mp4"),
+            (
+                b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm".to_vec(),
+                "video/webm",
+            ),
+            (
+                b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x88matroska"
+                    .to_vec(),
+                "video/x-matroska",
+            ),
+            (b"FLV\x01\x05\0\0\0\x09".to_vec(), "video/x-flv"),
+            (b"ID3\x04\0\0\0\0\0\0".to_vec(), "audio/mpeg"),
+            (b"fLaC\0\0\0\x22".to_vec(), "audio/x-flac"),
+            (b"OggS\0\x02\0\0\0\0".to_vec(), "audio/ogg"),
+            (b"%PDF-1.7\n".to_vec(), "application/pdf"),
+            (ole, "application/x-ole-storage"),
+            (
+                zip_with("word/document.xml", ""),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            (
+                zip_with("mimetype", "application/vnd.oasis.opendocument.text"),
+                "application/vnd.oasis.opendocument.text",
+            ),
+            (
+                b"MZ\x90\0\x03\0\0\0".to_vec(),
+                "application/vnd.microsoft.portable-executable",
+            ),
+            (
+                b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec(),
+                "application/x-executable",
+            ),
+            (
+                b"\xcf\xfa\xed\xfe\x07\0\0\x01".to_vec(),
+                "application/x-mach-binary",
+            ),
+            (b"\0asm\x01\0\0\0".to_vec(), "application/wasm"),
+            (b"PK\x03\x04\x14\0\0\0\0\0".to_vec(), "application/zip"),
+            (vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0], "application/gzip"),
+            (b"BZh91AY&SY".to_vec(), "application/x-bzip2"),
+            (vec![0xfd, b'7', b'z', b'X', b'Z', 0], "application/x-xz"),
+            (vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0], "application/zstd"),
+            (
+                vec![0x04, 0x22, 0x4d, 0x18, 0x64, 0x40],
+                "application/x-lz4",
+            ),
+            (
+                b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec(),
+                "application/x-7z-compressed",
+            ),
+            (b"Rar!\x1a\x07\x01\0".to_vec(), "application/vnd.rar"),
+            (b"SQLite format 3\0".to_vec(), "application/vnd.sqlite3"),
+        ];
+        let mut wrong = Vec::new();
+        for (head, want) in &cases {
+            // Real files are longer than their heads; some matchers look 256 bytes in.
+            let mut bytes = head.clone();
+            bytes.resize(bytes.len().max(512), 0);
+            let got = sniff(&bytes, None);
+            if got != *want {
+                wrong.push(format!("{want}: got {got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
     #[test]
     fn declared_type_is_reduced_to_its_essence() {
         assert_eq!(
