@@ -84,7 +84,7 @@ pub async fn create(
     };
     let mut new = NewPaste {
         id: String::new(),
-        content: content.to_vec(),
+        content,
         mime_type,
         content_hash,
         owner: ctx.identity.as_ref().map(|f| f.as_str().to_owned()),
@@ -631,7 +631,7 @@ pub async fn update(
         let content = content_of(headers, raw)?;
         let mime_type = check_content(state, &content, header_str(headers, "content-type")).await?;
         let hash = sha256_hex(&content).await?;
-        changes.content = Some((content.to_vec(), mime_type, hash));
+        changes.content = Some((content, mime_type, hash));
     }
     if opts.remove_password {
         changes.password_hash = Some(None);

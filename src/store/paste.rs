@@ -1,6 +1,7 @@
 //! Paste rows: plain synchronous SQL on a connection. Returns domain values, never HTTP
 //! types. Expired rows count as absent everywhere, before the sweep deletes them.
 
+use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Error;
@@ -12,7 +13,8 @@ pub const TOUCH_GRANULARITY: i64 = 60;
 #[derive(Debug, Clone)]
 pub struct NewPaste {
     pub id: String,
-    pub content: Vec<u8>,
+    /// Shared, not copied: a retried insert and the caller see the same bytes.
+    pub content: Bytes,
     pub mime_type: String,
     /// SHA-256 of the content, hex.
     pub content_hash: String,
@@ -126,7 +128,7 @@ pub fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             p.id,
-            p.content,
+            &p.content[..],
             p.mime_type,
             i64::try_from(p.content.len()).unwrap_or(i64::MAX),
             p.content_hash,
@@ -260,7 +262,8 @@ pub fn delete(c: &Connection, id: &str) -> Result<bool, Error> {
 /// What an update changes; `None` leaves a field alone.
 #[derive(Debug, Default, Clone)]
 pub struct Changes {
-    pub content: Option<(Vec<u8>, String, String)>,
+    /// New content, its MIME type and its hash.
+    pub content: Option<(Bytes, String, String)>,
     pub password_hash: Option<Option<String>>,
     pub display_name: Option<Option<String>>,
     /// New expiry (already capped by the caller).
@@ -283,7 +286,7 @@ pub fn update(
              WHERE id = ?1",
             params![
                 id,
-                content,
+                &content[..],
                 i64::try_from(content.len()).unwrap_or(i64::MAX),
                 mime,
                 hash
@@ -383,7 +386,7 @@ mod tests {
     fn paste(id: &str, content: &[u8], now: i64) -> NewPaste {
         NewPaste {
             id: id.into(),
-            content: content.to_vec(),
+            content: Bytes::copy_from_slice(content),
             mime_type: "text/plain".into(),
             content_hash: crate::ids::hex(content),
             owner: None,
@@ -471,7 +474,11 @@ mod tests {
             b"89"
         );
         let changes = Changes {
-            content: Some((b"new".to_vec(), "text/plain".into(), "other".into())),
+            content: Some((
+                Bytes::from_static(b"new"),
+                "text/plain".into(),
+                "other".into(),
+            )),
             ..Changes::default()
         };
         update(&c, "aaaaaa", 1000, &changes).unwrap();
