@@ -1,0 +1,15 @@
+-- 90% GET /{id}/raw of an existing paste, 10% POST / of a unique 1 KiB body.
+local id = os.getenv("PASTE_ID")
+local pad = string.rep("x", 1024)
+local n = 0
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+end
+function request()
+  n = n + 1
+  if n % 10 == 0 then
+    local head = string.format("%d-%d ", n, math.random(1, 2147483647))
+    return wrk.format("POST", "/", {["Content-Type"] = "text/plain"}, (head .. pad):sub(1, 1024))
+  end
+  return wrk.format("GET", "/" .. id .. "/raw")
+end
