@@ -9,8 +9,9 @@
 //! privdrop.rs      user/group lookup, initgroups → setgid → setuid, verification
 //! notify.rs        READY/STATUS/STOPPING/WATCHDOG (feature systemd)
 //! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog
-//! http/            accept loop, routing, request context, responses, errors, headers
-//! api/             handlers, one file per resource
+//! http/            accept loop, routing, request context, responses, errors, headers,
+//!                  per-address rate limits
+//! api/             handlers, one file per resource, and their header/query options
 //! sweep.rs         expiry timer: once at start, then every cleanup_interval
 //! store/           SQLite: read pool, group-committing writer, migrations; only user of rusqlite
 //! ids.rs           PasteId and hex/random helpers
