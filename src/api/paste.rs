@@ -44,27 +44,14 @@ pub async fn create(
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let declared = content_length(headers);
-    let too_large = |size| ApiError::TooLarge {
-        size,
-        max_size,
-        authenticated,
-    };
-    // Refuse by the declared length before reading a byte of the body.
-    if let Some(size) = declared.filter(|&n| n > max_size) {
-        return Err(too_large(size));
-    }
+    check_declared(declared, max_size, authenticated)?;
     // Every attempt counts, refused ones too: the limit is on what a client asks for.
     let verdict = state.limiter.check(&ctx.client, authenticated, now());
     if let Some(v) = verdict.filter(|v| !v.allowed) {
         return Err(ApiError::RateLimited(v, now()));
     }
     let opts = options::Create::from_headers(headers, authenticated, cfg)?;
-    let raw = read_body(body, max_size, declared)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge { received } => too_large(received),
-            BodyError::Read(_) => ApiError::NoContent,
-        })?;
+    let raw = read_limited(body, declared, max_size, authenticated).await?;
     let content = content_of(headers, raw)?;
     let mime_type = check_content(state, &content, header_str(headers, "content-type")).await?;
 
@@ -156,6 +143,41 @@ fn created(state: &AppState, p: &NewPaste, owner_token: Option<&str>) -> Respons
         body.insert("display_name".into(), json!(name));
     }
     json(StatusCode::CREATED, &Value::Object(body))
+}
+
+/// Refuses a declared `Content-Length` over the limit before a byte of the body is read.
+fn check_declared(
+    declared: Option<u64>,
+    max_size: u64,
+    authenticated: bool,
+) -> Result<(), ApiError> {
+    match declared {
+        Some(size) if size > max_size => Err(ApiError::TooLarge {
+            size,
+            max_size,
+            authenticated,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the body, holding at most `max_size` bytes of it.
+async fn read_limited(
+    body: Incoming,
+    declared: Option<u64>,
+    max_size: u64,
+    authenticated: bool,
+) -> Result<Bytes, ApiError> {
+    read_body(body, max_size, declared)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { received } => ApiError::TooLarge {
+                size: received,
+                max_size,
+                authenticated,
+            },
+            BodyError::Read(_) => ApiError::NoContent,
+        })
 }
 
 /// The paste content: the `content` string of a JSON body, or the body itself.
@@ -521,12 +543,32 @@ fn stream(state: &AppState, p: &Paste, start: u64, end: u64) -> Body {
     body.boxed()
 }
 
+/// Loads the live paste `id` for a client that must act as its owner: 400 for a bad id,
+/// 401 without credentials, 404, then 403 unless the client owns it.
+async fn load_owned(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<(PasteId, Paste), ApiError> {
+    let id = parse_id(id)?;
+    if ctx.identity.is_none() && header_str(headers, "x-owner-token").is_none() {
+        return Err(ApiError::AuthRequired);
+    }
+    let now = now();
+    let lookup = id.clone();
+    let p = state
+        .store
+        .read(move |c| paste::get(c, lookup.as_str(), now))
+        .await?
+        .ok_or(ApiError::PasteNotFound)?;
+    authorize_owner(&p, ctx, headers)?;
+    Ok((id, p))
+}
+
 /// The client may act as owner: its certificate owns the paste, or it presents the token.
 fn authorize_owner(p: &Paste, ctx: &Ctx, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = header_str(headers, "x-owner-token");
-    if ctx.identity.is_none() && token.is_none() {
-        return Err(ApiError::AuthRequired);
-    }
     let by_cert =
         matches!((&ctx.identity, &p.owner), (Some(me), Some(owner)) if me.as_str() == owner);
     let by_token = match (token, &p.owner_token_hash) {
@@ -554,18 +596,7 @@ pub async fn delete(
     id: &str,
     headers: &HeaderMap,
 ) -> Result<Response<Body>, ApiError> {
-    let id = parse_id(id)?;
-    if ctx.identity.is_none() && header_str(headers, "x-owner-token").is_none() {
-        return Err(ApiError::AuthRequired);
-    }
-    let now = now();
-    let lookup = id.clone();
-    let p = state
-        .store
-        .read(move |c| paste::get(c, lookup.as_str(), now))
-        .await?
-        .ok_or(ApiError::PasteNotFound)?;
-    authorize_owner(&p, ctx, headers)?;
+    let (id, _) = load_owned(state, ctx, id, headers).await?;
     if !state
         .store
         .write(move |c| paste::delete(c, id.as_str()))
@@ -587,20 +618,10 @@ pub async fn update(
     req: http::Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let cfg = &state.config;
-    let id = parse_id(id)?;
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    if ctx.identity.is_none() && header_str(headers, "x-owner-token").is_none() {
-        return Err(ApiError::AuthRequired);
-    }
+    let (id, p) = load_owned(state, ctx, id, headers).await?;
     let now = now();
-    let lookup = id.clone();
-    let p = state
-        .store
-        .read(move |c| paste::get(c, lookup.as_str(), now))
-        .await?
-        .ok_or(ApiError::PasteNotFound)?;
-    authorize_owner(&p, ctx, headers)?;
     if p.burn_after_read {
         return Err(ApiError::BurnNotUpdatable);
     }
@@ -610,22 +631,10 @@ pub async fn update(
     } else {
         cfg.max_anon
     };
-    let too_large = |size| ApiError::TooLarge {
-        size,
-        max_size,
-        authenticated,
-    };
     let declared = content_length(headers);
-    if let Some(size) = declared.filter(|&n| n > max_size) {
-        return Err(too_large(size));
-    }
+    check_declared(declared, max_size, authenticated)?;
     let opts = options::Update::from_headers(headers, authenticated, cfg)?;
-    let raw = read_body(body, max_size, declared)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge { received } => too_large(received),
-            BodyError::Read(_) => ApiError::NoContent,
-        })?;
+    let raw = read_limited(body, declared, max_size, authenticated).await?;
     let mut changes = Changes::default();
     if !raw.is_empty() {
         let content = content_of(headers, raw)?;
