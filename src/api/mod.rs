@@ -5,6 +5,7 @@ pub mod info;
 pub mod options;
 pub mod paste;
 pub mod pastes;
+pub mod stream;
 
 use std::sync::Arc;
 

@@ -7,18 +7,16 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::stream::{CHUNK, ContentStream};
 use super::{AppState, now, options};
 use crate::http::error::ApiError;
 use crate::http::request::{BodyError, Ctx, content_length, header_str, read_body};
-use crate::http::response::{Body, bytes_with_type, empty, json};
+use crate::http::response::{Body, bytes_with_type, empty, json, with_body};
 use crate::ids::{PasteId, hex, random_bytes};
 use crate::security::identity::{Trust, trust};
 use crate::security::{entropy, mime, password};
 use crate::store::paste::{self, Changes, NewPaste, Paste, Refusal};
 
-/// Content up to this size is read with its metadata in one query; larger content is
-/// streamed in chunks of this size.
-pub const CHUNK: usize = 256 * 1024;
 /// Content larger than this is hashed and measured on the blocking pool.
 const BLOCKING_WORK: usize = 1024 * 1024;
 /// Sandboxes whatever a browser makes of raw content.
@@ -117,32 +115,45 @@ pub async fn create(
     Err(ApiError::Internal("no free paste id after 4 tries".into()))
 }
 
+/// The 201 document of a new paste (keys in the order the other documents have them).
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    burn_after_read: bool,
+    created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<&'a str>,
+    expires_at: i64,
+    id: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    password_protected: bool,
+    raw: String,
+    size: usize,
+    url: String,
+}
+
 fn created(state: &AppState, p: &NewPaste, owner_token: Option<&str>) -> Response<Body> {
     let prefix = &state.config.url_prefix;
-    let mut body = Map::new();
-    body.insert("id".into(), json!(p.id));
-    body.insert("url".into(), json!(format!("{prefix}/{}", p.id)));
-    body.insert("raw".into(), json!(format!("{prefix}/{}/raw", p.id)));
-    body.insert("mime_type".into(), json!(p.mime_type));
-    body.insert("size".into(), json!(p.content.len()));
-    body.insert("created_at".into(), json!(p.created_at));
-    body.insert("expires_at".into(), json!(p.expires_at));
-    if let Some(owner) = &p.owner {
-        body.insert("owner".into(), json!(owner));
-    }
-    if let Some(token) = owner_token {
-        body.insert("owner_token".into(), json!(token));
-    }
-    if p.burn_after_read {
-        body.insert("burn_after_read".into(), json!(true));
-    }
-    if p.password_hash.is_some() {
-        body.insert("password_protected".into(), json!(true));
-    }
-    if let Some(name) = &p.display_name {
-        body.insert("display_name".into(), json!(name));
-    }
-    json(StatusCode::CREATED, &Value::Object(body))
+    let doc = Created {
+        burn_after_read: p.burn_after_read,
+        created_at: p.created_at,
+        display_name: p.display_name.as_deref(),
+        expires_at: p.expires_at,
+        id: &p.id,
+        mime_type: &p.mime_type,
+        owner: p.owner.as_deref(),
+        owner_token,
+        password_protected: p.password_hash.is_some(),
+        raw: format!("{prefix}/{}/raw", p.id),
+        size: p.content.len(),
+        url: format!("{prefix}/{}", p.id),
+    };
+    json(StatusCode::CREATED, &doc)
 }
 
 /// Refuses a declared `Content-Length` over the limit before a byte of the body is read.
@@ -316,7 +327,7 @@ pub async fn get_meta(
     let now = now();
     let p = state
         .store
-        .read(move |c| paste::get(c, id.as_str(), now))
+        .lookup(move |c| paste::get(c, id.as_str(), now))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
     check_password(&p, headers).await?;
@@ -379,7 +390,7 @@ pub async fn get_raw(
     let lookup = id.clone();
     let (p, inline) = state
         .store
-        .read(move |c| paste::get_with_content(c, lookup.as_str(), now, inline_max))
+        .lookup(move |c| paste::get_with_content(c, lookup.as_str(), now, inline_max))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
     check_password(&p, headers).await?;
@@ -432,15 +443,16 @@ pub async fn get_raw(
             raw_response(&p, download, status, body)
         }
         None => {
-            let body = stream(state, &p, start, end);
-            let mut resp = Response::new(body);
-            *resp.status_mut() = status;
-            raw_headers(&mut resp, &p, download);
-            set_header(
-                &mut resp,
-                header::CONTENT_LENGTH,
-                &(end - start).to_string(),
+            use http_body_util::BodyExt;
+            let body = ContentStream::new(
+                state.store.clone(),
+                p.rowid,
+                &p.content_hash,
+                to_usize(start),
+                to_usize(end),
             );
+            let mut resp = with_body(status, body.boxed());
+            raw_headers(&mut resp, &p, download);
             resp
         }
     };
@@ -507,42 +519,6 @@ fn set_header(resp: &mut Response<Body>, name: header::HeaderName, value: &str) 
     }
 }
 
-/// Streams content bytes `start..end` in chunks, each read separately from the pool.
-fn stream(state: &AppState, p: &Paste, start: u64, end: u64) -> Body {
-    use http_body_util::BodyExt;
-    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(2);
-    let store = state.store.clone();
-    let (rowid, hash) = (p.rowid, p.content_hash.clone());
-    tokio::spawn(async move {
-        let mut offset = to_usize(start);
-        let end = to_usize(end);
-        while offset < end {
-            let len = CHUNK.min(end - offset);
-            let hash = hash.clone();
-            let chunk = store
-                .read(move |c| paste::read_chunk(c, rowid, &hash, offset, len))
-                .await;
-            match chunk {
-                Ok(data) if !data.is_empty() => {
-                    offset += data.len();
-                    if tx.send_data(Bytes::from(data)).await.is_err() {
-                        return; // the client went away
-                    }
-                }
-                other => {
-                    let why = other
-                        .err()
-                        .map_or("content ended early".into(), |e| e.to_string());
-                    tracing::warn!("aborting download of row {rowid}: {why}");
-                    tx.abort(std::io::Error::other(why));
-                    return;
-                }
-            }
-        }
-    });
-    body.boxed()
-}
-
 /// Loads the live paste `id` for a client that must act as its owner: 400 for a bad id,
 /// 401 without credentials, 404, then 403 unless the client owns it.
 async fn load_owned(
@@ -559,7 +535,7 @@ async fn load_owned(
     let lookup = id.clone();
     let p = state
         .store
-        .read(move |c| paste::get(c, lookup.as_str(), now))
+        .lookup(move |c| paste::get(c, lookup.as_str(), now))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
     authorize_owner(&p, ctx, headers)?;

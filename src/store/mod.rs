@@ -22,6 +22,8 @@ const WRITE_QUEUE: usize = 1024;
 const MAX_BATCH: usize = 256;
 /// How long a connection waits on a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per connection: every statement the store runs, with room.
+const STATEMENT_CACHE: usize = 64;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -76,9 +78,10 @@ struct Inner {
     file_id: (u64, u64),
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Reader>>,
     reader_permits: Semaphore,
-    commits: Arc<AtomicU64>,
+    /// Commits made by the writer; a reader's snapshot is current while this is unchanged.
+    commits: AtomicU64,
 }
 
 impl Store {
@@ -119,6 +122,7 @@ impl Store {
             )?;
         }
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::NotWal(mode));
@@ -128,33 +132,34 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
         schema::migrate(&mut conn)?;
         let readers = (0..READERS)
-            .map(|_| open_reader(path))
+            .map(|_| Reader::open(path))
             .collect::<Result<Vec<_>, _>>()?;
         let meta = std::fs::metadata(path).map_err(|e| Error::File {
             path: path.to_owned(),
             source: e,
         })?;
-        let commits = Arc::new(AtomicU64::new(0));
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        let thread_commits = Arc::clone(&commits);
+        let inner = Arc::new(Inner {
+            path: path.to_owned(),
+            file_id: (meta.dev(), meta.ino()),
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(None),
+            readers: Mutex::new(readers),
+            reader_permits: Semaphore::new(READERS),
+            commits: AtomicU64::new(0),
+        });
+        let shared = Arc::clone(&inner);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(&conn, rx, &thread_commits))
+            .spawn(move || writer_loop(&conn, rx, &shared))
             .map_err(|e| Error::Join(e.to_string()))?;
-        Ok(Store {
-            inner: Arc::new(Inner {
-                path: path.to_owned(),
-                file_id: (meta.dev(), meta.ino()),
-                writer: Mutex::new(Some(tx)),
-                writer_thread: Mutex::new(Some(thread)),
-                readers: Mutex::new(readers),
-                reader_permits: Semaphore::new(READERS),
-                commits,
-            }),
-        })
+        *lock(&inner.writer_thread) = Some(thread);
+        Ok(Store { inner })
     }
 
-    /// Runs `f` on a read-only connection on the blocking pool. Never waits for writes.
+    /// Runs `f` on a read-only connection on the blocking pool: for reads whose cost grows
+    /// with the data (listings, counts). Never waits for writes. Everything `f` reads comes
+    /// from one snapshot that includes every write acknowledged before the call.
     ///
     /// # Errors
     /// Whatever `f` returns, or [`Error::Closed`].
@@ -170,16 +175,45 @@ impl Store {
             .await
             .map_err(|_| Error::Closed)?;
         let inner = Arc::clone(&self.inner);
-        let result = tokio::task::spawn_blocking(move || {
-            let conn = lock(&inner.readers).pop().ok_or(Error::Closed)?;
-            let result = f(&conn);
-            lock(&inner.readers).push(conn);
-            result
-        })
-        .await
-        .map_err(|e| Error::Join(e.to_string()))?;
+        let result = tokio::task::spawn_blocking(move || inner.with_reader(f))
+            .await
+            .map_err(|e| Error::Join(e.to_string()))?;
         drop(permit);
         result
+    }
+
+    /// Runs a read of bounded cost (a lookup by key, one chunk of content) right here on the
+    /// calling thread, when a reader is free; otherwise as [`Store::read`].
+    ///
+    /// In WAL mode a reader never waits for the writer, and a lookup in the page cache takes
+    /// a few microseconds: less than handing it to another thread and back.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or [`Error::Closed`].
+    pub async fn lookup<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.lookup_now(f) {
+            Ok(result) => result,
+            Err(f) => self.read(f).await,
+        }
+    }
+
+    /// [`Store::lookup`] without the fallback: gives `f` back when no reader is free.
+    ///
+    /// # Errors
+    /// `Err(f)` when every reader is busy.
+    pub fn lookup_now<T, F>(&self, f: F) -> Result<Result<T, Error>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T, Error>,
+    {
+        match self.inner.reader_permits.try_acquire() {
+            Ok(_permit) => Ok(self.inner.with_reader(f)),
+            Err(tokio::sync::TryAcquireError::Closed) => Ok(Err(Error::Closed)),
+            Err(tokio::sync::TryAcquireError::NoPermits) => Err(f),
+        }
     }
 
     /// Runs `f` on the writer connection inside its own savepoint, and replies only after the
@@ -254,7 +288,7 @@ impl Store {
     /// Number of commits the writer has made (each may carry many writes).
     #[must_use]
     pub fn commits(&self) -> u64 {
-        self.inner.commits.load(Ordering::Relaxed)
+        self.inner.commits.load(Ordering::Acquire)
     }
 
     /// Stops the writer after the queued jobs, waits for it, and closes all connections, on
@@ -282,13 +316,100 @@ impl Store {
     }
 }
 
-fn open_reader(path: &Path) -> Result<Connection, Error> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
+impl Inner {
+    /// Runs `f` on a pooled reader; the caller holds a reader permit. The reader goes back
+    /// to the pool even if `f` panics.
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let mut lease = Lease {
+            pool: &self.readers,
+            reader: Some(lock(&self.readers).pop().ok_or(Error::Closed)?),
+        };
+        let reader = lease
+            .reader
+            .as_mut()
+            .expect("a lease holds its reader until dropped");
+        let commits = self.commits.load(Ordering::Acquire);
+        reader.begin(commits)?;
+        let result = f(&reader.conn);
+        if self.commits.load(Ordering::Acquire) != commits {
+            // Back to the pool without a snapshot that would hold up checkpoints.
+            reader.end();
+        }
+        result
+    }
+
+    /// Ends the snapshots of idle readers; they are stale after a commit.
+    fn release_idle_readers(&self) {
+        for reader in lock(&self.readers).iter_mut() {
+            reader.end();
+        }
+    }
+}
+
+/// A read-only connection and the read transaction it keeps open between uses.
+///
+/// Beginning and ending a read transaction costs more than a lookup by key, so a reader
+/// keeps its snapshot for as long as no commit has been made since it began. Only this
+/// process's writer writes the database, so its commit count says when that is.
+struct Reader {
+    conn: Connection,
+    /// The commit count when the open read transaction began; `None` without one.
+    snapshot: Option<u64>,
+}
+
+impl Reader {
+    fn open(path: &Path) -> Result<Reader, Error> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Reader {
+            conn,
+            snapshot: None,
+        })
+    }
+
+    /// Makes sure a read transaction is open whose snapshot has every commit up to
+    /// `commits` (the count read before this call).
+    fn begin(&mut self, commits: u64) -> Result<(), Error> {
+        if self.snapshot == Some(commits) {
+            return Ok(());
+        }
+        self.end();
+        // Deferred: the snapshot is taken at the first read, later than `commits` was read,
+        // so it has every commit counted there.
+        run(&self.conn, "BEGIN")?;
+        self.snapshot = Some(commits);
+        Ok(())
+    }
+
+    fn end(&mut self) {
+        if self.snapshot.take().is_some() {
+            // A read transaction cannot fail to end; if it did, the next BEGIN reports it.
+            let _ = run(&self.conn, "COMMIT");
+        }
+    }
+}
+
+/// A reader taken from the pool, returned on drop.
+struct Lease<'a> {
+    pool: &'a Mutex<Vec<Reader>>,
+    reader: Option<Reader>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            lock(self.pool).push(reader);
+        }
+    }
+}
+
+/// Runs one statement without parameters through the connection's statement cache.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked.
@@ -298,7 +419,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The writer: takes every queued job, runs each in its own savepoint inside one
 /// transaction, commits once, then answers them all (group commit).
-fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, inner: &Inner) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -307,13 +428,12 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU
                 Err(_) => break,
             }
         }
-        run_batch(conn, batch);
-        commits.fetch_add(1, Ordering::Relaxed);
+        run_batch(conn, batch, inner);
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+fn run_batch(conn: &Connection, batch: Vec<Job>, inner: &Inner) {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         let why = e.to_string();
         for job in batch {
             let (_, finish) = job(Err(Error::Batch(why.clone())));
@@ -323,11 +443,14 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     }
     let finishes: Vec<(Finish, Result<(), String>)> =
         batch.into_iter().map(|job| run_job(conn, job)).collect();
-    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    let commit = run(conn, "COMMIT").map_err(|e| e.to_string());
     if commit.is_err() {
         // Nothing of the batch may stay half-applied; the callers hear of the failure.
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = run(conn, "ROLLBACK");
     }
+    // Before any reply: a client that heard of its write must find it in the next read.
+    inner.commits.fetch_add(1, Ordering::Release);
+    inner.release_idle_readers();
     for (finish, status) in finishes {
         finish(status.and(commit.clone()).map_err(Error::Batch));
     }
@@ -336,12 +459,12 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
 /// Runs one job in a savepoint; a failing (or panicking) job is rolled back alone. The
 /// status is an error when the job's changes could not be kept although the job succeeded.
 fn run_job(conn: &Connection, job: Job) -> (Finish, Result<(), String>) {
-    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+    if let Err(e) = run(conn, "SAVEPOINT job") {
         return (job(Err(Error::Batch(e.to_string()))).1, Ok(()));
     }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
     let (finish, status) = match outcome {
-        Ok((true, finish)) => match conn.execute_batch("RELEASE job") {
+        Ok((true, finish)) => match run(conn, "RELEASE job") {
             Ok(()) => return (finish, Ok(())),
             Err(e) => (finish, Err(e.to_string())),
         },
@@ -349,7 +472,7 @@ fn run_job(conn: &Connection, job: Job) -> (Finish, Result<(), String>) {
         // The job's reply channel went with the panic: its caller sees Closed.
         Err(_) => (Box::new(|_| {}) as Finish, Ok(())),
     };
-    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+    let _ = run(conn, "ROLLBACK TO job").and_then(|()| run(conn, "RELEASE job"));
     (finish, status)
 }
 
@@ -459,6 +582,75 @@ mod tests {
         assert_eq!(n, 0);
         release_tx.send(()).unwrap();
         slow.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn every_acknowledged_write_is_in_the_next_read_and_idle_readers_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = Store::open(&path).unwrap();
+        table(&store).await.unwrap();
+        let count = || {
+            store.lookup(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?))
+        };
+        for i in 0..20 {
+            assert_eq!(count().await.unwrap(), i);
+            store
+                .write(move |c| {
+                    c.execute("INSERT INTO t (id, v) VALUES (?1, 'x')", [i])?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        // The last read left its reader with a snapshot; the next commit must end it, or
+        // the WAL could never be checkpointed to its end and reset.
+        assert_eq!(count().await.unwrap(), 20);
+        store
+            .write(|c| Ok(c.execute("DELETE FROM t WHERE id = 0", [])?))
+            .await
+            .unwrap();
+        let other = Connection::open(&path).unwrap();
+        let busy: i64 = other
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(busy, 0, "a reader still holds an old snapshot");
+        assert_eq!(count().await.unwrap(), 19);
+    }
+
+    #[tokio::test]
+    async fn a_reader_busy_across_a_commit_does_not_keep_its_old_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        table(&store).await.unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let reader = store.clone();
+        let busy = tokio::spawn(async move {
+            reader
+                .read(move |c| {
+                    c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?;
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        store
+            .write(|c| Ok(c.execute("INSERT INTO t (id, v) VALUES (1, 'x')", [])?))
+            .await
+            .unwrap();
+        release_tx.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        // The pool hands out the reader returned last: the one that was busy.
+        let n: i64 = store
+            .lookup(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[tokio::test]

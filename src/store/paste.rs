@@ -2,12 +2,16 @@
 //! types. Expired rows count as absent everywhere, before the sweep deletes them.
 
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::Error;
 
 /// Reads that extend an inactivity expiry write at most this often per paste.
 pub const TOUCH_GRANULARITY: i64 = 60;
+/// Content larger than this is inserted as a zeroblob and then written in chunks of this
+/// size: binding it whole would make SQLite copy it twice.
+pub const WRITE_CHUNK: usize = 256 * 1024;
 
 /// A paste to insert.
 #[derive(Debug, Clone)]
@@ -56,8 +60,14 @@ pub enum Refusal {
     IdTaken,
 }
 
-const COLUMNS: &str = "rowid, id, mime_type, size, content_hash, owner, owner_token_hash, \
-    created_at, expires_at, inactivity, burn_after_read, password_hash, display_name";
+/// The metadata columns [`from_row`] reads, for `concat!` into constant SQL (statements
+/// are cached by their text).
+macro_rules! columns {
+    () => {
+        "rowid, id, mime_type, size, content_hash, owner, owner_token_hash, created_at, \
+         expires_at, inactivity, burn_after_read, password_hash, display_name"
+    };
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Paste> {
     Ok(Paste {
@@ -87,62 +97,99 @@ pub fn insert(
     dedup_window: i64,
     dedup_max: i64,
 ) -> Result<Result<(), Refusal>, Error> {
-    let taken: bool = c
-        .query_row("SELECT 1 FROM pastes WHERE id = ?1", [&p.id], |_| Ok(true))
-        .optional()?
-        .unwrap_or(false);
-    if taken {
+    if c.prepare_cached("SELECT 1 FROM pastes WHERE id = ?1")?
+        .exists([&p.id])?
+    {
         return Ok(Err(Refusal::IdTaken));
     }
     if dedup_max > 0 {
-        let seen: Option<(i64, i64)> = c
-            .query_row(
-                "SELECT window_start, count FROM content_hashes WHERE hash = ?1",
-                [&p.content_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match seen {
-            Some((start, count)) if p.created_at - start < dedup_window => {
-                if count >= dedup_max {
-                    return Ok(Err(Refusal::Duplicate { count }));
-                }
-                c.execute(
-                    "UPDATE content_hashes SET count = count + 1 WHERE hash = ?1",
-                    [&p.content_hash],
-                )?;
-            }
-            _ => {
-                c.execute(
-                    "INSERT OR REPLACE INTO content_hashes (hash, window_start, count) \
-                     VALUES (?1, ?2, 1)",
-                    params![p.content_hash, p.created_at],
-                )?;
-            }
+        if let Some(count) =
+            count_duplicate(c, &p.content_hash, p.created_at, dedup_window, dedup_max)?
+        {
+            return Ok(Err(Refusal::Duplicate { count }));
         }
     }
-    c.execute(
-        "INSERT INTO pastes (id, content, mime_type, size, content_hash, owner, \
-         owner_token_hash, created_at, last_accessed, expires_at, inactivity, burn_after_read, \
-         password_hash, display_name) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            p.id,
-            &p.content[..],
-            p.mime_type,
-            i64::try_from(p.content.len()).unwrap_or(i64::MAX),
-            p.content_hash,
-            p.owner,
-            p.owner_token_hash,
-            p.created_at,
-            p.expires_at,
-            p.inactivity,
-            p.burn_after_read,
-            p.password_hash,
-            p.display_name,
-        ],
-    )?;
+    let size = p.content.len();
+    c.prepare_cached(
+        "INSERT INTO pastes (id, mime_type, size, content_hash, owner, owner_token_hash, \
+         created_at, last_accessed, expires_at, inactivity, burn_after_read, password_hash, \
+         display_name, content) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        p.id,
+        p.mime_type,
+        i64::try_from(size).unwrap_or(i64::MAX),
+        p.content_hash,
+        p.owner,
+        p.owner_token_hash,
+        p.created_at,
+        p.expires_at,
+        p.inactivity,
+        p.burn_after_read,
+        p.password_hash,
+        p.display_name,
+        Content(&p.content),
+    ])?;
+    write_large(c, c.last_insert_rowid(), &p.content)?;
     Ok(Ok(()))
+}
+
+/// Counts `hash` against the duplicate throttle; `Some(count)` when it is over the limit.
+fn count_duplicate(
+    c: &Connection,
+    hash: &str,
+    now: i64,
+    window: i64,
+    max: i64,
+) -> Result<Option<i64>, Error> {
+    let seen: Option<(i64, i64)> = c
+        .prepare_cached("SELECT window_start, count FROM content_hashes WHERE hash = ?1")?
+        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let in_window = seen.is_some_and(|(start, _)| now - start < window);
+    match seen {
+        Some((_, count)) if count >= max && in_window => Ok(Some(count)),
+        Some(_) if in_window => {
+            c.prepare_cached("UPDATE content_hashes SET count = count + 1 WHERE hash = ?1")?
+                .execute([hash])?;
+            Ok(None)
+        }
+        _ => {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO content_hashes (hash, window_start, count) \
+                 VALUES (?1, ?2, 1)",
+            )?
+            .execute(params![hash, now])?;
+            Ok(None)
+        }
+    }
+}
+
+/// Content as an SQL value: bound directly when small, as a zeroblob to be filled by
+/// [`write_large`] otherwise.
+struct Content<'a>(&'a [u8]);
+
+impl ToSql for Content<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        if self.0.len() > WRITE_CHUNK {
+            Ok(ToSqlOutput::ZeroBlob(self.0.len() as u64))
+        } else {
+            self.0.to_sql()
+        }
+    }
+}
+
+/// Fills the zeroblob that [`Content`] bound for large content, chunk by chunk.
+fn write_large(c: &Connection, rowid: i64, content: &[u8]) -> Result<(), Error> {
+    if content.len() <= WRITE_CHUNK {
+        return Ok(());
+    }
+    let mut blob = c.blob_open(rusqlite::MAIN_DB, "pastes", "content", rowid, false)?;
+    for (i, chunk) in content.chunks(WRITE_CHUNK).enumerate() {
+        blob.write_at(chunk, i * WRITE_CHUNK)?;
+    }
+    Ok(())
 }
 
 /// The live paste with this id.
@@ -150,8 +197,12 @@ pub fn insert(
 /// # Errors
 /// SQLite errors.
 pub fn get(c: &Connection, id: &str, now: i64) -> Result<Option<Paste>, Error> {
-    let sql = format!("SELECT {COLUMNS} FROM pastes WHERE id = ?1 AND expires_at > ?2");
-    Ok(c.prepare_cached(&sql)?
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM pastes WHERE id = ?1 AND expires_at > ?2"
+    );
+    Ok(c.prepare_cached(sql)?
         .query_row(params![id, now], from_row)
         .optional()?)
 }
@@ -169,11 +220,12 @@ pub fn get_with_content(
     now: i64,
     inline_max: i64,
 ) -> Result<Option<WithContent>, Error> {
-    let sql = format!(
-        "SELECT {COLUMNS}, CASE WHEN size <= ?3 THEN content END FROM pastes \
-         WHERE id = ?1 AND expires_at > ?2"
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", CASE WHEN size <= ?3 THEN content END FROM pastes WHERE id = ?1 AND expires_at > ?2"
     );
-    Ok(c.prepare_cached(&sql)?
+    Ok(c.prepare_cached(sql)?
         .query_row(params![id, now, inline_max], |r| {
             Ok((from_row(r)?, r.get(13)?))
         })
@@ -181,7 +233,8 @@ pub fn get_with_content(
 }
 
 /// `len` bytes of the content of row `rowid` from `offset`, provided the row still holds
-/// the content with hash `hash` (a download must not mix two versions).
+/// the content with hash `hash` (a download must not mix two versions). Run it inside one
+/// read transaction, as the store's reads are.
 ///
 /// # Errors
 /// [`Error::Changed`] when the content is gone or replaced; SQLite errors.
@@ -192,20 +245,17 @@ pub fn read_chunk(
     offset: usize,
     len: usize,
 ) -> Result<Vec<u8>, Error> {
-    let tx = c.unchecked_transaction()?;
-    let current: Option<String> = tx
+    let current: Option<String> = c
         .prepare_cached("SELECT content_hash FROM pastes WHERE rowid = ?1")?
         .query_row([rowid], |r| r.get(0))
         .optional()?;
     if current.as_deref() != Some(hash) {
         return Err(Error::Changed);
     }
-    let blob = tx.blob_open(rusqlite::MAIN_DB, "pastes", "content", rowid, true)?;
+    let blob = c.blob_open(rusqlite::MAIN_DB, "pastes", "content", rowid, true)?;
     let mut buf = vec![0u8; len];
     let n = blob.read_at(&mut buf, offset)?;
     buf.truncate(n);
-    drop(blob);
-    tx.commit()?;
     Ok(buf)
 }
 
@@ -241,12 +291,18 @@ pub fn needs_touch(p: &Paste, now: i64) -> bool {
 /// # Errors
 /// SQLite errors.
 pub fn burn(c: &Connection, id: &str, now: i64) -> Result<Option<(Paste, Vec<u8>)>, Error> {
-    let sql = format!("SELECT {COLUMNS}, content FROM pastes WHERE id = ?1 AND expires_at > ?2");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", content FROM pastes WHERE id = ?1 AND expires_at > ?2"
+    );
     let found = c
-        .query_row(&sql, params![id, now], |r| Ok((from_row(r)?, r.get(13)?)))
+        .prepare_cached(sql)?
+        .query_row(params![id, now], |r| Ok((from_row(r)?, r.get(13)?)))
         .optional()?;
     if found.is_some() {
-        c.execute("DELETE FROM pastes WHERE id = ?1", [id])?;
+        c.prepare_cached("DELETE FROM pastes WHERE id = ?1")?
+            .execute([id])?;
     }
     Ok(found)
 }
@@ -280,18 +336,22 @@ pub fn update(
     now: i64,
     changes: &Changes,
 ) -> Result<Option<Paste>, Error> {
+    let Some(current) = get(c, id, now)? else {
+        return Ok(None);
+    };
     if let Some((content, mime, hash)) = &changes.content {
         c.execute(
             "UPDATE pastes SET content = ?2, size = ?3, mime_type = ?4, content_hash = ?5 \
-             WHERE id = ?1",
+             WHERE rowid = ?1",
             params![
-                id,
-                &content[..],
+                current.rowid,
+                Content(content),
                 i64::try_from(content.len()).unwrap_or(i64::MAX),
                 mime,
                 hash
             ],
         )?;
+        write_large(c, current.rowid, content)?;
     }
     if let Some(password_hash) = &changes.password_hash {
         c.execute(
@@ -341,8 +401,9 @@ pub fn list(c: &Connection, q: &ListQuery, now: i64) -> Result<(Vec<Paste>, i64)
         |r| r.get(0),
     )?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM pastes WHERE {filter} ORDER BY created_at DESC, rowid DESC \
-         LIMIT ?6 OFFSET ?7"
+        "SELECT {} FROM pastes WHERE {filter} ORDER BY created_at DESC, rowid DESC \
+         LIMIT ?6 OFFSET ?7",
+        columns!()
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map(
