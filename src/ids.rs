@@ -5,19 +5,54 @@ use std::fmt;
 /// Lower-case hex of `bytes`.
 #[must_use]
 pub fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
+    push_hex(&mut out, bytes);
     out
+}
+
+/// Appends the lower-case hex of `bytes` to `out`.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+}
+
+/// Random bytes kept per thread, so that most requests make no system call for them.
+const RANDOM_POOL: usize = 4096;
+
+thread_local! {
+    static POOL: std::cell::RefCell<(Box<[u8; RANDOM_POOL]>, usize)> =
+        std::cell::RefCell::new((Box::new([0; RANDOM_POOL]), RANDOM_POOL));
+}
+
+/// Fills `buf` with bytes from the kernel's random source. They are drawn a page at a time
+/// into a per-thread pool, each byte handed out once.
+pub fn fill_random(buf: &mut [u8]) {
+    if buf.len() > RANDOM_POOL / 4 {
+        getrandom::fill(buf).expect("the kernel's random source does not fail once booted");
+        return;
+    }
+    POOL.with_borrow_mut(|(pool, used)| {
+        if *used + buf.len() > RANDOM_POOL {
+            getrandom::fill(&mut pool[..])
+                .expect("the kernel's random source does not fail once booted");
+            *used = 0;
+        }
+        let taken = &mut pool[*used..*used + buf.len()];
+        buf.copy_from_slice(taken);
+        // Handed out bytes do not stay behind in memory.
+        taken.fill(0);
+        *used += buf.len();
+    });
 }
 
 /// `n` random bytes from the kernel.
 #[must_use]
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).expect("the kernel's random source does not fail once booted");
+    fill_random(&mut buf);
     buf
 }
 
@@ -74,6 +109,16 @@ mod tests {
             assert!(PasteId::parse(id.as_str()).is_some(), "{id}");
         }
         assert_ne!(PasteId::generate(12), PasteId::generate(12));
+    }
+
+    #[test]
+    fn random_bytes_are_never_handed_out_twice() {
+        // Crossing the pool's refill many times; 16-byte draws repeat only if bytes are reused.
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..3 * RANDOM_POOL / 16 {
+            assert!(seen.insert(random_bytes(16)));
+        }
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 
     #[test]

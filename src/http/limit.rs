@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, TrustedProxy};
 
-use super::request::Peer;
+use super::request::{Peer, Remote};
 
 /// Past this many tracked addresses, expired windows are dropped.
 const PRUNE_AT: usize = 10_000;
@@ -94,11 +94,11 @@ pub fn apply_headers(headers: &mut http::HeaderMap, v: &Verdict) {
 /// untrusted address in `X-Forwarded-For` (read right to left, so a client cannot forge it).
 #[must_use]
 pub fn client_address(
-    peer: &Peer,
+    remote: &Remote,
     forwarded_for: Option<&str>,
     trusted: &[TrustedProxy],
-) -> String {
-    let peer_trusted = match peer {
+) -> Arc<str> {
+    let peer_trusted = match remote.peer {
         Peer::Tcp(addr) => is_trusted(addr.ip(), trusted),
         Peer::Unix => trusted.contains(&TrustedProxy::Unix),
         Peer::Stdio => false,
@@ -115,11 +115,11 @@ pub fn client_address(
                 .find(|ip| !is_trusted(**ip, trusted))
                 .or(hops.first())
             {
-                return client.to_string();
+                return client.to_string().into();
             }
         }
     }
-    peer.to_string()
+    Arc::clone(&remote.text)
 }
 
 fn is_trusted(ip: IpAddr, trusted: &[TrustedProxy]) -> bool {
@@ -180,6 +180,9 @@ mod tests {
     #[test]
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         let trusted: Vec<TrustedProxy> = vec!["10.0.0.0/8".parse().unwrap(), TrustedProxy::Unix];
+        let client_address = |peer: &Peer, xff, trusted| {
+            super::client_address(&Remote::new(peer.clone()), xff, trusted).to_string()
+        };
         let proxy = Peer::Tcp("10.1.2.3:5555".parse().unwrap());
         let stranger = Peer::Tcp("203.0.113.9:5555".parse().unwrap());
         assert_eq!(

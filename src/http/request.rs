@@ -1,6 +1,7 @@
 //! Per-request context: request id, peer, client identity.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, header};
@@ -29,36 +30,52 @@ impl std::fmt::Display for Peer {
     }
 }
 
+/// A connection's peer and its text for logs, rendered once per connection.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub peer: Peer,
+    pub text: Arc<str>,
+}
+
+impl Remote {
+    /// The remote end `peer`.
+    #[must_use]
+    pub fn new(peer: Peer) -> Remote {
+        let text = peer.to_string().into();
+        Remote { peer, text }
+    }
+}
+
 /// What every handler knows about its request.
 #[derive(Debug)]
 pub struct Ctx {
     /// Echoed or generated request id.
     pub request_id: HeaderValue,
     /// The connection's peer.
-    pub peer: Peer,
+    pub remote: Remote,
     /// The client certificate fingerprint, when the proxy vouches for it.
     pub identity: Option<Fingerprint>,
     /// The client's address (through trusted proxies), for rate limiting and logs.
-    pub client: String,
+    pub client: Arc<str>,
 }
 
 impl Ctx {
     /// Builds the context from the request headers.
     #[must_use]
-    pub fn new(headers: &HeaderMap, peer: Peer, config: &crate::config::Config) -> Ctx {
+    pub fn new(headers: &HeaderMap, remote: Remote, config: &crate::config::Config) -> Ctx {
         let proxy_secret = config
             .proxy_secret
             .as_ref()
             .map(crate::config::Secret::expose);
         let client = super::limit::client_address(
-            &peer,
+            &remote,
             header_str(headers, "x-forwarded-for"),
             &config.trusted_proxies,
         );
         Ctx {
             client,
             request_id: request_id(headers.get("x-request-id")),
-            peer,
+            remote,
             identity: client_identity(
                 headers.get("x-ssl-client-sha1").map(HeaderValue::as_bytes),
                 headers.get("x-proxy-secret").map(HeaderValue::as_bytes),
@@ -144,19 +161,19 @@ fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
 /// A random (version 4) UUID, as the API reference promises for generated ids.
 fn new_request_id() -> HeaderValue {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the kernel's random source does not fail once booted");
+    crate::ids::fill_random(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex =
-        |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let text = format!(
-        "{}-{}-{}-{}-{}",
-        hex(0..4),
-        hex(4..6),
-        hex(6..8),
-        hex(8..10),
-        hex(10..16)
-    );
+    let mut text = String::with_capacity(36);
+    for (i, part) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            text.push('-');
+        }
+        crate::ids::push_hex(&mut text, part);
+    }
     HeaderValue::from_str(&text).expect("hex digits and dashes are a valid header value")
 }
 

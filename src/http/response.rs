@@ -11,13 +11,26 @@ pub type Body = BoxBody<Bytes, std::io::Error>;
 
 /// A response with a JSON body.
 #[must_use]
-pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
-    let bytes = serde_json::to_vec(value).expect("a serde_json::Value always serializes");
+pub fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).expect("documents are maps with string keys");
     bytes_with_type(
         status,
         Bytes::from(bytes),
         HeaderValue::from_static("application/json"),
     )
+}
+
+/// Headers a response ends up with at most, commonly: room for them up front spares the
+/// map from growing several times per request.
+const HEADER_ROOM: usize = 24;
+
+/// A response with `status` and `body`, and room for its headers.
+#[must_use]
+pub fn with_body(status: StatusCode, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    resp.headers_mut().reserve(HEADER_ROOM);
+    resp
 }
 
 /// A response whose body is `bytes`, of type `content_type`.
@@ -27,8 +40,7 @@ pub fn bytes_with_type(
     bytes: Bytes,
     content_type: HeaderValue,
 ) -> Response<Body> {
-    let mut resp = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
-    *resp.status_mut() = status;
+    let mut resp = with_body(status, Full::new(bytes).map_err(|never| match never {}).boxed());
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     resp
@@ -37,9 +49,7 @@ pub fn bytes_with_type(
 /// A response without a body.
 #[must_use]
 pub fn empty(status: StatusCode) -> Response<Body> {
-    let mut resp = Response::new(Empty::new().map_err(|never| match never {}).boxed());
-    *resp.status_mut() = status;
-    resp
+    with_body(status, Empty::new().map_err(|never| match never {}).boxed())
 }
 
 /// The exact body length, when known.

@@ -8,14 +8,14 @@ use hyper::body::Incoming;
 
 use super::error::ApiError;
 use super::headers;
-use super::request::{Ctx, Peer};
+use super::request::{Ctx, Remote};
 use super::response::{Body, body_len, strip_body};
 use crate::api::{self, AppState};
 
 /// Serves one request; never fails (errors become their JSON responses).
-pub async fn handle(state: &AppState, peer: Peer, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(state: &AppState, remote: Remote, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let ctx = Ctx::new(req.headers(), peer, &state.config);
+    let ctx = Ctx::new(req.headers(), remote, &state.config);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
 
@@ -29,7 +29,7 @@ pub async fn handle(state: &AppState, peer: Peer, req: Request<Incoming>) -> Res
     let bytes = body_len(&resp).unwrap_or(0);
     tracing::info!(
         rid = ctx.rid(),
-        peer = %ctx.peer,
+        peer = %ctx.remote.text,
         addr = %ctx.client,
         client = ctx.identity.as_ref().map_or("-", |f| f.as_str()),
         method = %method,

@@ -16,7 +16,7 @@ use tokio_listener::{Connection, SomeSocketAddr};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::request::Peer;
+use super::request::{Peer, Remote};
 use super::router;
 use crate::api::AppState;
 use crate::listen::Bound;
@@ -192,10 +192,11 @@ fn spawn_connection(
 ) {
     let Accepted { conn, peer, permit } = accepted;
     let state = Arc::clone(state);
+    let remote = Remote::new(peer);
     let service = service_fn(move |req| {
         let state = Arc::clone(&state);
-        let peer = peer.clone();
-        async move { Ok::<_, Infallible>(router::handle(&state, peer, req).await) }
+        let remote = remote.clone();
+        async move { Ok::<_, Infallible>(router::handle(&state, remote, req).await) }
     });
     let conn = builder
         .serve_connection(TokioIo::new(conn), service)
