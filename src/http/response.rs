@@ -40,7 +40,10 @@ pub fn bytes_with_type(
     bytes: Bytes,
     content_type: HeaderValue,
 ) -> Response<Body> {
-    let mut resp = with_body(status, Full::new(bytes).map_err(|never| match never {}).boxed());
+    let mut resp = with_body(
+        status,
+        Full::new(bytes).map_err(|never| match never {}).boxed(),
+    );
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     resp

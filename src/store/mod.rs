@@ -421,28 +421,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// transaction, commits once, then answers them all (group commit).
 fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, inner: &Inner) {
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        run_batch(conn, batch, inner);
+        run_batch(conn, first, &mut rx, inner);
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>, inner: &Inner) {
+/// Runs `first` and every job that arrives while the batch runs, then commits them all.
+fn run_batch(conn: &Connection, first: Job, rx: &mut mpsc::Receiver<Job>, inner: &Inner) {
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
-        let why = e.to_string();
-        for job in batch {
-            let (_, finish) = job(Err(Error::Batch(why.clone())));
-            finish(Ok(()));
-        }
+        let (_, finish) = first(Err(Error::Batch(e.to_string())));
+        finish(Ok(()));
         return;
     }
-    let finishes: Vec<(Finish, Result<(), String>)> =
-        batch.into_iter().map(|job| run_job(conn, job)).collect();
+    let mut finishes: Vec<(Finish, Result<(), String>)> = vec![run_job(conn, first)];
+    while finishes.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => finishes.push(run_job(conn, job)),
+            Err(_) => break,
+        }
+    }
     let commit = run(conn, "COMMIT").map_err(|e| e.to_string());
     if commit.is_err() {
         // Nothing of the batch may stay half-applied; the callers hear of the failure.
