@@ -131,6 +131,8 @@ impl Store {
         // survives a crash of the process or the machine.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
         schema::migrate(&mut conn)?;
+        // Opened now, before privileges are dropped: the directory may not let the new
+        // user in.
         let readers = (0..READERS)
             .map(|_| Reader::open(path))
             .collect::<Result<Vec<_>, _>>()?;
@@ -259,7 +261,7 @@ impl Store {
         if !same_file {
             return Err(Error::Replaced(self.inner.path.clone()));
         }
-        self.read(|c| {
+        self.lookup(|c| {
             c.query_row(
                 "SELECT count(*) FROM (SELECT 1 FROM pastes LIMIT 1)",
                 [],

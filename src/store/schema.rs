@@ -69,10 +69,11 @@ pub fn latest() -> u32 {
     u32::try_from(MIGRATIONS.len()).expect("fewer than 2^32 migrations")
 }
 
-/// Applies every migration the database lacks, each in its own transaction.
+/// Applies every migration the database lacks, all in one transaction: one commit (and
+/// one fsync) for a new database, and no half-migrated schema if one fails.
 ///
 /// # Errors
-/// A database from a newer build, or a failing migration (which is rolled back).
+/// A database from a newer build, or a failing migration (all of them are rolled back).
 pub fn migrate(conn: &mut Connection) -> Result<u32, Error> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest() {
@@ -81,12 +82,15 @@ pub fn migrate(conn: &mut Connection) -> Result<u32, Error> {
             known: latest(),
         });
     }
-    for (version, sql) in (current + 1..).zip(MIGRATIONS.iter().skip(current as usize)) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
+    if current == latest() {
+        return Ok(current);
     }
+    let tx = conn.transaction()?;
+    for sql in MIGRATIONS.iter().skip(current as usize) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", latest())?;
+    tx.commit()?;
     Ok(latest())
 }
 
