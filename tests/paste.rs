@@ -665,6 +665,27 @@ async fn owner_updates_content_password_expiry_and_display_name() {
 }
 
 #[tokio::test]
+async fn large_content_replaces_small_and_small_replaces_large() {
+    // Content over 256 KiB is written in chunks after a zeroblob; both ways must round-trip.
+    let d = Builder::new().spawn();
+    let fp = ("x-ssl-client-sha1", FP);
+    let v = d.create("small", &[fp]).await;
+    let path = format!("/{}", id(&v));
+    let big = noise(700 * 1024 + 3);
+    let resp = d.send("PUT", &path, &[fp], big.clone()).await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["size"], big.len());
+    let got = d.req("GET", &format!("{path}/raw"), &[]).await;
+    assert!(got.body == big, "large replacement differs");
+    let resp = d.send("PUT", &path, &[fp], "small again").await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        d.req("GET", &format!("{path}/raw"), &[]).await.body,
+        b"small again"
+    );
+}
+
+#[tokio::test]
 async fn update_errors_follow_the_reference() {
     let d = Builder::new().spawn();
     let fp = ("x-ssl-client-sha1", FP);

@@ -102,3 +102,77 @@ impl hyper::body::Body for ContentStream {
         SizeHint::with_exact(u64::try_from(self.end - self.offset).unwrap_or(u64::MAX))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn chunks_are_read_on_the_blocking_pool_when_every_reader_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        let content: Vec<u8> = (0..CHUNK * 2 + 5)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        let new = paste::NewPaste {
+            id: "abcdef".into(),
+            content: Bytes::from(content.clone()),
+            mime_type: "application/octet-stream".into(),
+            content_hash: "h".into(),
+            owner: None,
+            owner_token_hash: None,
+            created_at: 1,
+            expires_at: i64::MAX,
+            inactivity: None,
+            burn_after_read: false,
+            password_hash: None,
+            display_name: None,
+        };
+        store
+            .write(move |c| paste::insert(c, &new, 0, 0))
+            .await
+            .unwrap()
+            .unwrap();
+        let p = store
+            .lookup(|c| paste::get(c, "abcdef", 2))
+            .await
+            .unwrap()
+            .unwrap();
+        // Hold every reader, so that the download has to queue for one.
+        let (mut holders, mut releases) = (Vec::new(), Vec::new());
+        while store.lookup_now(|_| Ok(())).is_ok() {
+            assert!(holders.len() < 64, "readers never ran out");
+            let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+            let store = store.clone();
+            holders.push(tokio::spawn(async move {
+                store
+                    .read(move |_| {
+                        held_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                        Ok(())
+                    })
+                    .await
+            }));
+            held_rx.await.unwrap();
+            releases.push(release_tx);
+        }
+        let body = ContentStream::new(store.clone(), p.rowid, &p.content_hash, 3, content.len());
+        let download = tokio::spawn(async move { body.collect().await.map(|b| b.to_bytes()) });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !download.is_finished(),
+            "no reader was free, yet the download finished"
+        );
+        for release in releases {
+            release.send(()).unwrap();
+        }
+        for h in holders {
+            h.await.unwrap().unwrap();
+        }
+        let got = download.await.unwrap().unwrap();
+        assert!(got[..] == content[3..], "downloaded bytes differ");
+    }
+}
