@@ -184,6 +184,7 @@ async fn lifecycle(
         limiter: crate::http::limit::RateLimiter::new(&config),
         config: Arc::clone(&config),
         store: store.clone(),
+        cache: crate::store::cache::PasteCache::default(),
     });
     server::serve(bound, state, limits, shutdown.clone()).await;
     shutdown.cancel();

@@ -475,6 +475,36 @@ async fn large_paste_streams_whole_and_in_ranges() {
 }
 
 #[tokio::test]
+async fn repeated_reads_never_outlive_an_update_a_delete_or_the_expiry() {
+    // Small pastes read again are served from memory until the next commit; every change
+    // must still show at once.
+    let d = Builder::new().spawn();
+    let fp = ("x-ssl-client-sha1", FP);
+    let path = format!("/{}", id(&d.create("one", &[fp]).await));
+    let raw = format!("{path}/raw");
+    for _ in 0..3 {
+        assert_eq!(d.req("GET", &raw, &[]).await.body, b"one");
+    }
+    assert_eq!(d.send("PUT", &path, &[fp], "two").await.status, 200);
+    for _ in 0..3 {
+        assert_eq!(d.req("GET", &raw, &[]).await.body, b"two");
+    }
+    assert_eq!(d.send("DELETE", &path, &[fp], "").await.status, 200);
+    assert_eq!(d.req("GET", &raw, &[]).await.status, 404);
+
+    // No commit happens when a paste expires (the sweep runs hourly here).
+    let raw = format!(
+        "/{}/raw",
+        id(&d.create("brief", &[("x-expiry", "1")]).await)
+    );
+    for _ in 0..3 {
+        assert_eq!(d.req("GET", &raw, &[]).await.status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(d.req("GET", &raw, &[]).await.status, 404);
+}
+
+#[tokio::test]
 async fn expired_pastes_are_gone_before_and_after_the_sweep() {
     let b = Builder::new().toml("cleanup_interval = 1");
     let db = b.path("pastes.db");

@@ -20,6 +20,8 @@ pub struct AppState {
     pub store: Store,
     /// Per-address limit on creations.
     pub limiter: crate::http::limit::RateLimiter,
+    /// Small pastes read since the last commit.
+    pub cache: crate::store::cache::PasteCache,
 }
 
 /// Now, in Unix seconds.

@@ -1,6 +1,8 @@
 //! `/{id}` and `/{id}/raw`, and `POST /`: create, read metadata, read content, update,
 //! delete. Each handler parses, authorizes, calls the store, responds.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -15,6 +17,7 @@ use crate::http::response::{Body, bytes_with_type, empty, json, with_body};
 use crate::ids::{PasteId, hex, random_bytes};
 use crate::security::identity::{Trust, trust};
 use crate::security::{entropy, mime, password};
+use crate::store::cache::Cached;
 use crate::store::paste::{self, Changes, NewPaste, Paste, Refusal};
 
 /// Content larger than this is hashed and measured on the blocking pool.
@@ -367,6 +370,44 @@ fn describe(state: &AppState, p: &Paste, expires_at: i64) -> Value {
     Value::Object(body)
 }
 
+/// The live paste and, for a GET of content up to [`CHUNK`], the content: from the cache
+/// when nothing was committed since it was read there, else from the store.
+async fn load_raw(
+    state: &AppState,
+    id: &PasteId,
+    now: i64,
+    head: bool,
+) -> Result<Arc<Cached>, ApiError> {
+    // Read before the lookup: the lookup's snapshot has every commit counted here.
+    let generation = state.store.commits();
+    if let Some(hit) = state.cache.get(id.as_str(), generation) {
+        if hit.paste.expires_at > now {
+            return Ok(hit);
+        }
+    }
+    let inline_max = if head {
+        0
+    } else {
+        i64::try_from(CHUNK).unwrap_or(0)
+    };
+    let lookup = id.clone();
+    let (paste, content) = state
+        .store
+        .lookup(move |c| paste::get_with_content(c, lookup.as_str(), now, inline_max))
+        .await?
+        .ok_or(ApiError::PasteNotFound)?;
+    // Burning and password-checked reads gain nothing from it.
+    let keep = !paste.burn_after_read && paste.password_hash.is_none();
+    let entry = Arc::new(Cached {
+        paste,
+        content: content.map(Bytes::from),
+    });
+    if keep {
+        state.cache.put(generation, Arc::clone(&entry));
+    }
+    Ok(entry)
+}
+
 /// `GET`/`HEAD /{id}/raw`: the content, with ETag, single ranges and safe disposition.
 /// A burn-after-read paste is deleted by the first full GET and ignores ranges.
 ///
@@ -382,23 +423,14 @@ pub async fn get_raw(
     let id = parse_id(id)?;
     let now = now();
     let head = method == Method::HEAD;
-    let inline_max = if head {
-        0
-    } else {
-        i64::try_from(CHUNK).unwrap_or(0)
-    };
-    let lookup = id.clone();
-    let (p, inline) = state
-        .store
-        .lookup(move |c| paste::get_with_content(c, lookup.as_str(), now, inline_max))
-        .await?
-        .ok_or(ApiError::PasteNotFound)?;
-    check_password(&p, headers).await?;
+    let entry = load_raw(state, &id, now, head).await?;
+    let (p, inline) = (&entry.paste, entry.content.clone());
+    check_password(p, headers).await?;
     let download = options::query_flag(query, "download");
 
     if p.burn_after_read {
         if head {
-            return Ok(raw_head(&p, download, p.size));
+            return Ok(raw_head(p, download, p.size));
         }
         let burned = state
             .store
@@ -411,7 +443,7 @@ pub async fn get_raw(
         return Ok(resp);
     }
 
-    touch(state, &p, now).await?;
+    touch(state, p, now).await?;
     let etag = format!("\"{}\"", p.content_hash);
     if let Some(tags) = header_str(headers, "if-none-match") {
         if tags.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
@@ -433,14 +465,14 @@ pub async fn get_raw(
         StatusCode::OK
     };
     if head {
-        let mut resp = raw_head(&p, download, p.size);
+        let mut resp = raw_head(p, download, p.size);
         set_header(&mut resp, header::ETAG, &etag);
         return Ok(resp);
     }
     let mut resp = match inline {
         Some(content) => {
-            let body = Bytes::from(content).slice(to_usize(start)..to_usize(end));
-            raw_response(&p, download, status, body)
+            let body = content.slice(to_usize(start)..to_usize(end));
+            raw_response(p, download, status, body)
         }
         None => {
             use http_body_util::BodyExt;
@@ -452,7 +484,7 @@ pub async fn get_raw(
                 to_usize(end),
             );
             let mut resp = with_body(status, body.boxed());
-            raw_headers(&mut resp, &p, download);
+            raw_headers(&mut resp, p, download);
             resp
         }
     };

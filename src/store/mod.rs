@@ -2,6 +2,7 @@
 //! used from the blocking pool, and one writer thread that group-commits. The only module
 //! that imports rusqlite; it returns domain values, never HTTP types.
 
+pub mod cache;
 pub mod paste;
 pub mod schema;
 
@@ -287,7 +288,8 @@ impl Store {
             .collect()
     }
 
-    /// Number of commits the writer has made (each may carry many writes).
+    /// Number of commits the writer has made (each may carry many writes). A read made
+    /// when this had some value still describes the database while it keeps that value.
     #[must_use]
     pub fn commits(&self) -> u64 {
         self.inner.commits.load(Ordering::Acquire)
