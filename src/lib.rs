@@ -11,9 +11,11 @@
 //! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog
 //! http/            accept loop, routing, request context, responses, errors, headers,
 //!                  per-address rate limits
-//! api/             handlers, one file per resource, and their header/query options
+//! api/             handlers, one file per resource, their header/query options, and the
+//!                  body that streams large content from the store
 //! sweep.rs         expiry timer: once at start, then every cleanup_interval
-//! store/           SQLite: read pool, group-committing writer, migrations; only user of rusqlite
+//! store/           SQLite: read pool, group-committing writer, migrations, the cache of small
+//!                  pastes read since the last commit; only user of rusqlite
 //! ids.rs           PasteId and hex/random helpers
 //! security/        pure functions: identity, MIME, entropy, passwords
 //! ```

@@ -1,6 +1,7 @@
 //! The SQLite store: opening with PRAGMAs and migrations, a pool of read-only connections
-//! used from the blocking pool, and one writer thread that group-commits. The only module
-//! that imports rusqlite; it returns domain values, never HTTP types.
+//! (lookups on the calling thread, scans on the blocking pool) that keep their snapshot until
+//! the next commit, and one writer thread that group-commits. The only module that imports
+//! rusqlite; it returns domain values, never HTTP types.
 
 pub mod cache;
 pub mod paste;
