@@ -118,7 +118,8 @@ pub async fn create(
     Err(ApiError::Internal("no free paste id after 4 tries".into()))
 }
 
-/// The 201 document of a new paste (keys in the order the other documents have them).
+/// The 201 document of a new paste; keys in alphabetical order, as the JSON maps of the
+/// other documents are written.
 #[derive(serde::Serialize)]
 struct Created<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
