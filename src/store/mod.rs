@@ -488,6 +488,38 @@ mod tests {
         })
     }
 
+    /// Runs `f` on the writer (or a reader) and keeps that connection busy until the
+    /// returned sender is used; returns once `f` has run.
+    async fn hold(
+        store: &Store,
+        on_writer: bool,
+        f: fn(&Connection) -> Result<(), Error>,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), Error>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let job = move |c: &Connection| {
+            f(c)?;
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        };
+        let store = store.clone();
+        let held = tokio::spawn(async move {
+            if on_writer {
+                store.write(job).await
+            } else {
+                store.read(job).await
+            }
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        (held, release_tx)
+    }
+
     #[tokio::test]
     async fn concurrent_writes_share_commits_and_are_visible_when_acknowledged() {
         let dir = tempfile::tempdir().unwrap();
@@ -559,22 +591,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("p.db")).unwrap();
         table(&store).await.unwrap();
-        let (started_tx, started_rx) = std::sync::mpsc::channel();
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let writer = store.clone();
-        let slow = tokio::spawn(async move {
-            writer
-                .write(move |c| {
-                    c.execute("INSERT INTO t (id, v) VALUES (1, 'a')", [])?;
-                    started_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    Ok(())
-                })
-                .await
-        });
-        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
-            .await
-            .unwrap();
+        let (slow, release_tx) = hold(&store, true, |c| {
+            c.execute("INSERT INTO t (id, v) VALUES (1, 'a')", [])?;
+            Ok(())
+        })
+        .await;
         // The writer holds its transaction open; a read must still complete.
         let n: i64 = store
             .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
@@ -624,22 +645,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("p.db")).unwrap();
         table(&store).await.unwrap();
-        let (started_tx, started_rx) = std::sync::mpsc::channel();
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let reader = store.clone();
-        let busy = tokio::spawn(async move {
-            reader
-                .read(move |c| {
-                    c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?;
-                    started_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    Ok(())
-                })
-                .await
-        });
-        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
-            .await
-            .unwrap();
+        let (busy, release_tx) = hold(&store, false, |c| {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+        .await;
         store
             .write(|c| Ok(c.execute("INSERT INTO t (id, v) VALUES (1, 'x')", [])?))
             .await
