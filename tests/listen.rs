@@ -240,6 +240,28 @@ fn oversized_request_head_is_refused_with_431() {
 }
 
 #[test]
+fn more_header_fields_than_the_limit_are_refused_with_431() {
+    let d = Builder::new().spawn();
+    let ask = |fields: usize| {
+        let mut conn = UnixStream::connect(&d.sock).unwrap();
+        let mut req = String::from("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        for i in 2..fields {
+            req.push_str(&format!("X-F{i}: {i}\r\n"));
+        }
+        req.push_str("\r\n");
+        let _ = conn.write_all(req.as_bytes());
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut resp = Vec::new();
+        let _ = conn.read_to_end(&mut resp);
+        String::from_utf8_lossy(&resp).into_owned()
+    };
+    let at = ask(flaskpaste::http::server::MAX_HEADERS);
+    assert!(at.starts_with("HTTP/1.1 200"), "{at:?}");
+    let over = ask(flaskpaste::http::server::MAX_HEADERS + 1);
+    assert!(over.starts_with("HTTP/1.1 431"), "{over:?}");
+}
+
+#[test]
 fn a_slow_request_head_is_cut_off() {
     let d = Builder::new().spawn();
     let mut conn = UnixStream::connect(&d.sock).unwrap();

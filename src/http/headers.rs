@@ -1,10 +1,9 @@
 //! Headers every response carries: the API reference's security headers and the request id.
 
-use http::{HeaderName, HeaderValue, Response};
+use http::{HeaderName, HeaderValue, Response, header};
 
+use super::request::X_REQUEST_ID;
 use super::response::Body;
-
-use http::header;
 
 const fn pair(name: HeaderName, value: &'static str) -> (HeaderName, HeaderValue) {
     (name, HeaderValue::from_static(value))
@@ -33,8 +32,6 @@ const SECURITY: [(HeaderName, HeaderValue); 8] = [
     ),
     pair(header::PRAGMA, "no-cache"),
 ];
-
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Adds the security headers (where a handler has not set its own) and `X-Request-ID`.
 pub fn apply(resp: &mut Response<Body>, request_id: &HeaderValue) {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 use http_body_util::BodyExt;
 
 use crate::security::identity::{Fingerprint, client_identity};
@@ -46,6 +46,12 @@ impl Remote {
     }
 }
 
+// Looked up on every request: names built at compile time are not parsed per lookup.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_SSL_CLIENT_SHA1: HeaderName = HeaderName::from_static("x-ssl-client-sha1");
+const X_PROXY_SECRET: HeaderName = HeaderName::from_static("x-proxy-secret");
+
 /// What every handler knows about its request.
 #[derive(Debug)]
 pub struct Ctx {
@@ -69,16 +75,16 @@ impl Ctx {
             .map(crate::config::Secret::expose);
         let client = super::limit::client_address(
             &remote,
-            header_str(headers, "x-forwarded-for"),
+            headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()),
             &config.trusted_proxies,
         );
         Ctx {
             client,
-            request_id: request_id(headers.get("x-request-id")),
+            request_id: request_id(headers.get(X_REQUEST_ID)),
             remote,
             identity: client_identity(
-                headers.get("x-ssl-client-sha1").map(HeaderValue::as_bytes),
-                headers.get("x-proxy-secret").map(HeaderValue::as_bytes),
+                headers.get(X_SSL_CLIENT_SHA1).map(HeaderValue::as_bytes),
+                headers.get(X_PROXY_SECRET).map(HeaderValue::as_bytes),
                 proxy_secret,
             ),
         }

@@ -26,7 +26,8 @@ use crate::listen::Bound;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head (request line and headers) accepted over HTTP/1.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// Most header fields in one request.
+/// Most header fields in one request: hyper's default, which it keeps on the stack. Setting
+/// it explicitly, even to the same number, would allocate and fill a buffer per request.
 pub const MAX_HEADERS: usize = 100;
 /// HTTP/2 pings an idle connection this often and drops it when a ping goes unanswered.
 const H2_KEEPALIVE: Duration = Duration::from_secs(20);
@@ -129,8 +130,7 @@ fn builder() -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEADER_BYTES)
-        .max_headers(MAX_HEADERS);
+        .max_buf_size(MAX_HEADER_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())
