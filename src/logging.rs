@@ -12,6 +12,7 @@ use crate::config::{Config, LogFormat, LogLevel, LogTarget};
 
 #[cfg(feature = "syslog")]
 mod sink;
+mod text;
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -54,19 +55,22 @@ fn stderr_layer(format: LogFormat) -> BoxedLayer {
     let base = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_target(false);
+        .with_target(false)
+        .with_timer(text::Clock);
     // journald timestamps lines itself and reads the level from a "<N>" prefix.
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     match (format, journal) {
-        (LogFormat::Text, false) => Box::new(base),
+        (LogFormat::Text, false) => Box::new(base.fmt_fields(text::Fields)),
         (LogFormat::Json, false) => Box::new(base.json().flatten_event(true)),
         (LogFormat::Text, true) => Box::new(
-            base.without_time().event_format(JournalPrefix(
-                tracing_subscriber::fmt::format()
-                    .without_time()
-                    .with_target(false)
-                    .with_level(false),
-            )),
+            base.without_time()
+                .event_format(JournalPrefix(
+                    tracing_subscriber::fmt::format()
+                        .without_time()
+                        .with_target(false)
+                        .with_level(false),
+                ))
+                .fmt_fields(text::Fields),
         ),
         (LogFormat::Json, true) => Box::new(
             base.event_format(JournalPrefix(
@@ -123,7 +127,7 @@ fn syslog_layer(config: &Config) -> Result<BoxedLayer, Error> {
         .with_target(false)
         .without_time();
     Ok(match config.log_format {
-        LogFormat::Text => Box::new(base),
+        LogFormat::Text => Box::new(base.fmt_fields(text::Fields)),
         LogFormat::Json => Box::new(base.json().flatten_event(true)),
     })
 }
