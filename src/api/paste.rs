@@ -54,7 +54,8 @@ pub async fn create(
     let opts = options::Create::from_headers(headers, authenticated, cfg)?;
     let raw = read_limited(body, declared, max_size, authenticated).await?;
     let content = content_of(headers, raw)?;
-    let mime_type = check_content(state, &content, header_str(headers, "content-type")).await?;
+    let mime_type =
+        check_content(state, &content, header_str(headers, header::CONTENT_TYPE)).await?;
 
     let content_hash = sha256_hex(&content).await?;
     let password_hash = match opts.password {
@@ -197,7 +198,7 @@ async fn read_limited(
 
 /// The paste content: the `content` string of a JSON body, or the body itself.
 fn content_of(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, ApiError> {
-    let is_json = header_str(headers, "content-type")
+    let is_json = header_str(headers, header::CONTENT_TYPE)
         .and_then(mime::essence)
         .is_some_and(|t| t == "application/json");
     let content = if is_json {
@@ -445,8 +446,8 @@ pub async fn get_raw(
     }
 
     touch(state, p, now).await?;
-    let etag = format!("\"{}\"", p.content_hash);
-    if let Some(tags) = header_str(headers, "if-none-match") {
+    let etag = quoted(&p.content_hash);
+    if let Some(tags) = header_str(headers, header::IF_NONE_MATCH) {
         if tags.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
             let mut resp = empty(StatusCode::NOT_MODIFIED);
             set_header(&mut resp, header::ETAG, &etag);
@@ -454,7 +455,7 @@ pub async fn get_raw(
         }
     }
     let size = u64::try_from(p.size).unwrap_or(0);
-    let range = match header_str(headers, "range").map(|r| options::parse_range(r, size)) {
+    let range = match header_str(headers, header::RANGE).map(|r| options::parse_range(r, size)) {
         Some(options::Range::Unsatisfiable) => return Err(ApiError::RangeNotSatisfiable { size }),
         Some(options::Range::Part(start, end)) => Some((start, end)),
         Some(options::Range::Full) | None => None,
@@ -544,6 +545,15 @@ fn raw_headers(resp: &mut Response<Body>, p: &Paste, download: bool) {
     if p.burn_after_read {
         headers.remove(header::ACCEPT_RANGES);
     }
+}
+
+/// `"text"`, the form of an entity tag.
+fn quoted(text: &str) -> String {
+    let mut q = String::with_capacity(text.len() + 2);
+    q.push('"');
+    q.push_str(text);
+    q.push('"');
+    q
 }
 
 fn set_header(resp: &mut Response<Body>, name: header::HeaderName, value: &str) {
@@ -647,7 +657,8 @@ pub async fn update(
     let mut changes = Changes::default();
     if !raw.is_empty() {
         let content = content_of(headers, raw)?;
-        let mime_type = check_content(state, &content, header_str(headers, "content-type")).await?;
+        let mime_type =
+            check_content(state, &content, header_str(headers, header::CONTENT_TYPE)).await?;
         let hash = sha256_hex(&content).await?;
         changes.content = Some((content, mime_type, hash));
     }

@@ -120,7 +120,7 @@ pub fn content_length(headers: &HeaderMap) -> Option<u64> {
 
 /// A header as text, when present and valid UTF-8.
 #[must_use]
-pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

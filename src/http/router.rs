@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 
 use super::error::ApiError;
@@ -17,9 +17,10 @@ pub async fn handle(state: &AppState, remote: Remote, req: Request<Incoming>) ->
     let started = Instant::now();
     let ctx = Ctx::new(req.headers(), remote, &state.config);
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // Handlers take the request; routing and the log line keep this (a shared-bytes clone).
+    let uri = req.uri().clone();
 
-    let result = dispatch(state, &ctx, req).await;
+    let result = dispatch(state, &ctx, &method, &uri, req).await;
     let mut resp = result.unwrap_or_else(|err| err.into_response(ctx.rid()));
     if method == Method::HEAD {
         resp = strip_body(resp);
@@ -33,7 +34,7 @@ pub async fn handle(state: &AppState, remote: Remote, req: Request<Incoming>) ->
         addr = %ctx.client,
         client = ctx.identity.as_ref().map_or("-", |f| f.as_str()),
         method = %method,
-        path = %path,
+        path = %uri.path(),
         status = resp.status().as_u16(),
         bytes,
         duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -45,33 +46,35 @@ pub async fn handle(state: &AppState, remote: Remote, req: Request<Incoming>) ->
 async fn dispatch(
     state: &AppState,
     ctx: &Ctx,
+    method: &Method,
+    uri: &Uri,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let method = req.method().clone();
-    let Some(rest) = strip_prefix(req.uri().path(), &state.config.url_prefix) else {
+    let Some(rest) = strip_prefix(uri.path(), &state.config.url_prefix) else {
         return Err(ApiError::NotFound);
     };
-    let rest = rest.to_owned();
-    let query = req.uri().query().map(str::to_owned);
-    let segments: Vec<&str> = rest.split('/').skip(1).collect();
+    let query = uri.query();
+    // Up to three segments: every route has one or two, so a third means no route.
+    let mut parts = rest.split('/').skip(1);
+    let segments = [parts.next(), parts.next(), parts.next()];
     let get = method == Method::GET || method == Method::HEAD;
     let headers = req.headers();
-    match (segments.as_slice(), &method) {
-        ([""], _) if get => Ok(api::info::get(state)),
-        ([""], &Method::POST) => api::paste::create(state, ctx, req).await,
-        ([""], _) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
-        (["health"], _) if get => api::health::get(state, ctx).await,
-        (["health"], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
-        (["pastes"], _) if get => api::pastes::list(state, ctx, query.as_deref()).await,
-        (["pastes"], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
-        ([id], _) if get => api::paste::get_meta(state, id, headers).await,
-        ([id], &Method::PUT) => api::paste::update(state, ctx, id, req).await,
-        ([id], &Method::DELETE) => api::paste::delete(state, ctx, id, headers).await,
-        ([_], _) => Err(ApiError::MethodNotAllowed("GET, HEAD, PUT, DELETE")),
-        ([id, "raw"], _) if get => {
-            api::paste::get_raw(state, id, &method, headers, query.as_deref()).await
+    match (segments, method) {
+        ([Some(""), None, _], _) if get => Ok(api::info::get(state)),
+        ([Some(""), None, _], &Method::POST) => api::paste::create(state, ctx, req).await,
+        ([Some(""), None, _], _) => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+        ([Some("health"), None, _], _) if get => api::health::get(state, ctx).await,
+        ([Some("health"), None, _], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        ([Some("pastes"), None, _], _) if get => api::pastes::list(state, ctx, query).await,
+        ([Some("pastes"), None, _], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        ([Some(id), None, _], _) if get => api::paste::get_meta(state, id, headers).await,
+        ([Some(id), None, _], &Method::PUT) => api::paste::update(state, ctx, id, req).await,
+        ([Some(id), None, _], &Method::DELETE) => api::paste::delete(state, ctx, id, headers).await,
+        ([Some(_), None, _], _) => Err(ApiError::MethodNotAllowed("GET, HEAD, PUT, DELETE")),
+        ([Some(id), Some("raw"), None], _) if get => {
+            api::paste::get_raw(state, id, method, headers, query).await
         }
-        ([_, "raw"], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        ([Some(_), Some("raw"), None], _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
         _ => Err(ApiError::NotFound),
     }
 }

@@ -46,11 +46,9 @@ impl Visitor<'_> {
         }
         let w = &mut self.writer;
         self.result = (|| {
-            if !self.first {
-                w.write_char(' ')?;
-            }
+            w.write_str(if self.first { "" } else { " " })?;
             w.write_str(name)?;
-            w.write_char('=')?;
+            w.write_str("=")?;
             write(w)
         })();
         self.first = false;
@@ -85,9 +83,9 @@ impl Visit for Visitor<'_> {
             return self.delegate(|d| d.record_str(field, value));
         }
         self.field(field.name(), |w| {
-            w.write_char('"')?;
+            w.write_str("\"")?;
             w.write_str(value)?;
-            w.write_char('"')
+            w.write_str("\"")
         });
     }
 
