@@ -112,17 +112,10 @@ impl Store {
                     source,
                 })?;
         }
-        let created = !path.exists();
-        let mut conn = Connection::open(path)?;
-        if created {
-            // Pastes are private; SQLite gives the WAL and SHM files the database's mode.
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
-                |source| Error::File {
-                    path: path.to_owned(),
-                    source,
-                },
-            )?;
+        if !path.exists() {
+            create(path)?;
         }
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -412,6 +405,62 @@ impl Drop for Lease<'_> {
     }
 }
 
+/// Builds a new database beside `path` and moves it into place once complete and on disk.
+/// The build needs no syncs of its own (nobody sees it until the rename), which saves the
+/// seven `fsync` calls SQLite would make turning an empty file into a migrated WAL database.
+/// A crash leaves at most the hidden build file, which the next start replaces.
+fn create(path: &Path) -> Result<(), Error> {
+    let file_error = |source| Error::File {
+        path: path.to_owned(),
+        source,
+    };
+    let name = path.file_name().map_or_else(Default::default, |n| {
+        let mut hidden = std::ffi::OsString::from(".");
+        hidden.push(n);
+        hidden.push(".new");
+        hidden
+    });
+    let build = path.with_file_name(name);
+    let remove_build = || {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut p = build.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    };
+    remove_build();
+    {
+        let mut conn = Connection::open(&build)?;
+        // Pastes are private; SQLite gives the WAL and SHM files the database's mode.
+        std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o600))
+            .map_err(file_error)?;
+        conn.execute_batch("PRAGMA synchronous = OFF")?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::NotWal(mode));
+        }
+        schema::migrate(&mut conn)?;
+        // Closing the only connection copies the WAL into the file and removes it.
+    }
+    std::fs::File::open(&build)
+        .and_then(|f| f.sync_all())
+        .map_err(file_error)?;
+    // A link, unlike a rename, never replaces a database that appeared meanwhile.
+    match std::fs::hard_link(&build, path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(file_error(e)),
+    }
+    remove_build();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(file_error)
+}
+
 /// Runs one statement without parameters through the connection's statement cache.
 fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
@@ -662,6 +711,38 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn a_new_database_is_built_aside_and_moved_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        // What a crash in the middle of an earlier build would leave.
+        std::fs::write(dir.path().join(".p.db.new"), b"half a database").unwrap();
+        std::fs::write(dir.path().join(".p.db.new-journal"), b"junk").unwrap();
+        let store = Store::open(&path).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["p.db", "p.db-shm", "p.db-wal"]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (journal, version): (String, u32) = store
+            .lookup(|c| {
+                Ok((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((journal.as_str(), version), ("wal", schema::latest()));
+        store.close().await.unwrap();
+        // Reopening finds it as it was left.
+        let store = Store::open(&path).unwrap();
+        table(&store).await.unwrap();
     }
 
     #[tokio::test]
