@@ -87,16 +87,6 @@ struct Inner {
 }
 
 impl Store {
-    /// Opens the store on the blocking pool, so that no async worker waits on SQLite.
-    ///
-    /// # Errors
-    /// As [`Store::open`].
-    pub async fn open_async(path: PathBuf) -> Result<Store, Error> {
-        tokio::task::spawn_blocking(move || Store::open(&path))
-            .await
-            .map_err(|e| Error::Join(e.to_string()))?
-    }
-
     /// Opens (creating if needed) the database at `path`, migrates it and starts the writer.
     ///
     /// # Errors
