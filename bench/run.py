@@ -277,7 +277,7 @@ def report(r):
     ]
     for name, ours, ref, target, ok in rows:
         ratio = ours / ref if ref else float("nan")
-        lines.append(f"| {name} | {ours:,.1f} | {ref:,.1f} | {ratio:.2f}× | {target} | {'' if ok is None else ('yes' if ok else 'NO')} |")
+        lines.append(f"| {name} | {ours:,.1f} | {ref:,.1f} | {ratio:.3f}× | {target} | {'' if ok is None else ('yes' if ok else 'NO')} |")
     # Absolute targets; startup and idle RSS are also compared with the bare server's.
     absolute = [
         ("read-1m peak RSS, 64 readers (MiB)", r["read_1m_64"]["peak_rss_mib"], None, "≤ 64", r["read_1m_64"]["peak_rss_mib"] <= 64),
@@ -288,8 +288,8 @@ def report(r):
     ]
     lines += ["", "| figure | value | bare hyper | ratio | target | met |", "| --- | ---: | ---: | ---: | --- | --- |"]
     for name, value, ref, target, ok in absolute:
-        ref_cells = f"{ref:,.1f} | {value / ref:.2f}×" if ref else " | "
-        lines.append(f"| {name} | {value:,.1f} | {ref_cells} | {target} | {'yes' if ok else 'NO'} |")
+        ref_cells = f"{ref:,.2f} | {value / ref:.2f}×" if ref else " | "
+        lines.append(f"| {name} | {value:,.2f} | {ref_cells} | {target} | {'yes' if ok else 'NO'} |")
     lines += ["", "Every figure of every scenario, with its ratio to the reference in brackets:", ""]
     lines += all_figures(r)
     failed = {k: (v["non2xx"], v["socket_errors"]) for k, v in r.items()
