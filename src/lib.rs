@@ -8,14 +8,16 @@
 //! listen.rs        listener addresses, socket_mode, the sockets we created, "listening on"
 //! privdrop.rs      user/group lookup, initgroups → setgid → setuid, verification
 //! notify.rs        READY/STATUS/STOPPING/WATCHDOG (feature systemd)
-//! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog
+//! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog;
+//!                  logging/text.rs formats text lines' fields and timestamps cheaply
 //! http/            accept loop, routing, request context, responses, errors, headers,
 //!                  per-address rate limits
 //! api/             handlers, one file per resource, their header/query options, and the
 //!                  body that streams large content from the store
 //! sweep.rs         expiry timer: once at start, then every cleanup_interval
-//! store/           SQLite: read pool, group-committing writer, migrations, the cache of small
-//!                  pastes read since the last commit; only user of rusqlite
+//! store/           SQLite: new databases built aside, read pool, group-committing writer,
+//!                  migrations, the cache of small pastes read since the last commit; only
+//!                  user of rusqlite
 //! ids.rs           PasteId and hex/random helpers
 //! security/        pure functions: identity, MIME, entropy, passwords
 //! ```
