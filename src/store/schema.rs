@@ -97,7 +97,7 @@ pub fn latest() -> u32 {
 }
 
 /// Applies every migration the database lacks, all in one transaction, so that no failure
-/// leaves a half-migrated schema. An empty database gets [`LATEST`] instead.
+/// leaves a half-migrated schema. An empty database gets the latest schema in one step.
 ///
 /// # Errors
 /// A database from a newer build, or a failing migration (all of them are rolled back).
