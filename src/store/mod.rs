@@ -102,8 +102,12 @@ impl Store {
                     source,
                 })?;
         }
-        if !path.exists() {
-            create(path)?;
+        let build = build_path(path);
+        if path.exists() {
+            // Left by a crash between moving a new database into place and tidying up.
+            remove_build(&build);
+        } else {
+            create(path, &build)?;
         }
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -396,33 +400,19 @@ impl Drop for Lease<'_> {
 }
 
 /// Builds a new database beside `path` and moves it into place once complete and on disk.
-/// The build needs no syncs of its own (nobody sees it until the rename), which saves the
+/// The build needs no syncs of its own (nobody sees it until it is linked), which saves the
 /// seven `fsync` calls SQLite would make turning an empty file into a migrated WAL database.
-/// A crash leaves at most the hidden build file, which the next start replaces.
-fn create(path: &Path) -> Result<(), Error> {
+/// A crash leaves at most the hidden build files, which the next start removes.
+fn create(path: &Path, build: &Path) -> Result<(), Error> {
     let file_error = |source| Error::File {
         path: path.to_owned(),
         source,
     };
-    let name = path.file_name().map_or_else(Default::default, |n| {
-        let mut hidden = std::ffi::OsString::from(".");
-        hidden.push(n);
-        hidden.push(".new");
-        hidden
-    });
-    let build = path.with_file_name(name);
-    let remove_build = || {
-        for suffix in ["", "-journal", "-wal", "-shm"] {
-            let mut p = build.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-    };
-    remove_build();
+    remove_build(build);
     {
-        let mut conn = Connection::open(&build)?;
+        let mut conn = Connection::open(build)?;
         // Pastes are private; SQLite gives the WAL and SHM files the database's mode.
-        std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o600))
+        std::fs::set_permissions(build, std::fs::Permissions::from_mode(0o600))
             .map_err(file_error)?;
         conn.execute_batch("PRAGMA synchronous = OFF")?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -432,16 +422,16 @@ fn create(path: &Path) -> Result<(), Error> {
         schema::migrate(&mut conn)?;
         // Closing the only connection copies the WAL into the file and removes it.
     }
-    std::fs::File::open(&build)
+    std::fs::File::open(build)
         .and_then(|f| f.sync_all())
         .map_err(file_error)?;
     // A link, unlike a rename, never replaces a database that appeared meanwhile.
-    match std::fs::hard_link(&build, path) {
+    match std::fs::hard_link(build, path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(file_error(e)),
     }
-    remove_build();
+    remove_build(build);
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -449,6 +439,23 @@ fn create(path: &Path) -> Result<(), Error> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(file_error)
+}
+
+/// Where a new database for `path` is built: `.NAME.new` beside it.
+fn build_path(path: &Path) -> PathBuf {
+    let mut hidden = std::ffi::OsString::from(".");
+    hidden.push(path.file_name().unwrap_or_default());
+    hidden.push(".new");
+    path.with_file_name(hidden)
+}
+
+/// Removes a build and the journal, WAL and SHM files SQLite may have left beside it.
+fn remove_build(build: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut p = build.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Runs one statement without parameters through the connection's statement cache.
@@ -730,8 +737,11 @@ mod tests {
             .unwrap();
         assert_eq!((journal.as_str(), version), ("wal", schema::latest()));
         store.close().await.unwrap();
-        // Reopening finds it as it was left.
+        // A crash after the link but before tidying up leaves the build beside the
+        // database; opening finds the database as it was left and removes the build.
+        std::fs::write(dir.path().join(".p.db.new"), b"stale").unwrap();
         let store = Store::open(&path).unwrap();
+        assert!(!dir.path().join(".p.db.new").exists());
         table(&store).await.unwrap();
     }
 
