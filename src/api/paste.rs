@@ -13,7 +13,7 @@ use super::stream::{CHUNK, ContentStream};
 use super::{AppState, now, options};
 use crate::http::error::ApiError;
 use crate::http::request::{BodyError, Ctx, content_length, header_str, read_body};
-use crate::http::response::{Body, bytes_with_type, empty, json, with_body};
+use crate::http::response::{Body, empty, json, with_body, with_bytes};
 use crate::ids::{PasteId, hex, random_bytes};
 use crate::security::identity::{Trust, trust};
 use crate::security::{entropy, mime, password};
@@ -506,11 +506,7 @@ fn to_usize(n: u64) -> usize {
 }
 
 fn raw_response(p: &Paste, download: bool, status: StatusCode, content: Bytes) -> Response<Body> {
-    let mut resp = bytes_with_type(
-        status,
-        content,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    let mut resp = with_bytes(status, content);
     raw_headers(&mut resp, p, download);
     resp
 }

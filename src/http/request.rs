@@ -75,7 +75,7 @@ impl Ctx {
             .map(crate::config::Secret::expose);
         let client = super::limit::client_address(
             &remote,
-            headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()),
+            header_str(headers, X_FORWARDED_FOR),
             &config.trusted_proxies,
         );
         Ctx {

@@ -33,6 +33,15 @@ pub fn with_body(status: StatusCode, body: Body) -> Response<Body> {
     resp
 }
 
+/// A response whose body is `bytes`; the caller sets its type.
+#[must_use]
+pub fn with_bytes(status: StatusCode, bytes: Bytes) -> Response<Body> {
+    with_body(
+        status,
+        Full::new(bytes).map_err(|never| match never {}).boxed(),
+    )
+}
+
 /// A response whose body is `bytes`, of type `content_type`.
 #[must_use]
 pub fn bytes_with_type(
@@ -40,10 +49,7 @@ pub fn bytes_with_type(
     bytes: Bytes,
     content_type: HeaderValue,
 ) -> Response<Body> {
-    let mut resp = with_body(
-        status,
-        Full::new(bytes).map_err(|never| match never {}).boxed(),
-    );
+    let mut resp = with_bytes(status, bytes);
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     resp

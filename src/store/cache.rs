@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
+use super::lock;
 use super::paste::Paste;
 
 /// Largest content kept.
@@ -73,10 +74,6 @@ impl PasteCache {
         }
         entries.bytes += size;
     }
-}
-
-fn lock(m: &Mutex<Entries>) -> std::sync::MutexGuard<'_, Entries> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -112,10 +112,7 @@ impl Store {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::NotWal(mode));
-        }
+        enable_wal(&conn)?;
         // FULL: a commit is on disk before the writer replies, so an acknowledged write
         // survives a crash of the process or the machine.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
@@ -415,21 +412,19 @@ fn create(path: &Path, build: &Path) -> Result<(), Error> {
         std::fs::set_permissions(build, std::fs::Permissions::from_mode(0o600))
             .map_err(file_error)?;
         conn.execute_batch("PRAGMA synchronous = OFF")?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::NotWal(mode));
-        }
+        enable_wal(&conn)?;
         schema::migrate(&mut conn)?;
         // Closing the only connection copies the WAL into the file and removes it.
     }
     std::fs::File::open(build)
         .and_then(|f| f.sync_all())
         .map_err(file_error)?;
-    // A link, unlike a rename, never replaces a database that appeared meanwhile.
+    // A link, unlike a rename, never replaces a database that appeared meanwhile; a file
+    // system without links gets the rename.
     match std::fs::hard_link(build, path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(file_error(e)),
+        Err(_) => std::fs::rename(build, path).map_err(file_error)?,
     }
     remove_build(build);
     let dir = path
@@ -439,6 +434,16 @@ fn create(path: &Path, build: &Path) -> Result<(), Error> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(file_error)
+}
+
+/// Switches `conn`'s database to write-ahead logging, which the store's readers need.
+fn enable_wal(conn: &Connection) -> Result<(), Error> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        Ok(())
+    } else {
+        Err(Error::NotWal(mode))
+    }
 }
 
 /// Where a new database for `path` is built: `.NAME.new` beside it.
