@@ -12,8 +12,8 @@ use tokio_util::task::TaskTracker;
 use crate::api::AppState;
 use crate::cli::Cli;
 use crate::config::{self, Config};
-use crate::http::server::{self, Limits};
 use crate::listen::{self, Listeners};
+use crate::serve::{self as server, Limits};
 use crate::store::Store;
 use crate::{logging, notify, privdrop};
 

@@ -1,4 +1,6 @@
-//! Identifier newtypes: generated from the OS random source, parsed strictly, shown as text.
+//! Identifier newtypes, all of one pattern ([`text_id!`]): generated from the OS random
+//! source where the daemon makes them, parsed strictly, shown as text. Also hex and random
+//! bytes.
 
 use std::fmt;
 
@@ -56,9 +58,53 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
-/// A paste id: lower-case hex characters, as many as `id_length`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PasteId(String);
+/// Declares an identifier newtype: text that passed `$valid`, built only by `parse` (and
+/// by the type's own generator), shown as itself, debugged with its type's name.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident, $valid:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses the text form; anything the type does not allow is `None`.
+            #[must_use]
+            pub fn parse(s: &str) -> Option<$name> {
+                let valid: fn(&str) -> bool = $valid;
+                valid(s).then(|| $name(s.to_owned()))
+            }
+
+            /// The text form.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+    };
+}
+
+fn lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+text_id!(
+    /// A paste id: lower-case hex, 6 to 32 characters (any configured `id_length`; ids made
+    /// under an earlier length stay reachable).
+    PasteId,
+    |s| (6..=32).contains(&s.len()) && lower_hex(s)
+);
 
 impl PasteId {
     /// A fresh random id of `len` hex characters.
@@ -68,34 +114,13 @@ impl PasteId {
         text.truncate(len);
         PasteId(text)
     }
-
-    /// Parses an id: only lower-case hex, 6 to 32 characters (any configured length; ids
-    /// made under an earlier `id_length` stay reachable).
-    #[must_use]
-    pub fn parse(s: &str) -> Option<PasteId> {
-        let ok = (6..=32).contains(&s.len())
-            && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        ok.then(|| PasteId(s.to_owned()))
-    }
-
-    /// The id text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for PasteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for PasteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PasteId({})", self.0)
-    }
-}
+text_id!(
+    /// A client certificate's SHA-1 fingerprint: exactly 40 lower-case hex characters.
+    Fingerprint,
+    |s| s.len() == 40 && lower_hex(s)
+);
 
 #[cfg(test)]
 mod tests {
@@ -119,6 +144,26 @@ mod tests {
             assert!(seen.insert(random_bytes(16)));
         }
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+
+    #[test]
+    fn only_forty_lowercase_hex_characters_are_a_fingerprint() {
+        assert!(Fingerprint::parse("a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2").is_some());
+        for bad in [
+            "A1B2C3D4E5F6A1B2C3D4E5F6A1B2C3D4E5F6A1B2",
+            "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b",
+            "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2a",
+            "g1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2",
+            "a1:b2:c3:d4:e5:f6:a1:b2:c3:d4:e5:f6:a1:b2",
+            "",
+        ] {
+            assert!(Fingerprint::parse(bad).is_none(), "{bad}");
+        }
+        let fp = Fingerprint::parse("a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2").unwrap();
+        assert_eq!(
+            format!("{fp:?}"),
+            "Fingerprint(a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2)"
+        );
     }
 
     #[test]

@@ -10,22 +10,40 @@
 //! notify.rs        READY/STATUS/STOPPING/WATCHDOG (feature systemd)
 //! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog;
 //!                  logging/text.rs formats text lines' fields and timestamps cheaply
-//! http/            accept loop, routing, request context, responses, errors, headers,
-//!                  per-address rate limits
-//! api/             handlers, one file per resource, their header/query options, and the
-//!                  body that streams large content from the store
+//! serve/           accept loop and connections (HTTP/1.1 and h2c, timeouts, drain, idle
+//!                  exit); router.rs: the route table, written once (method + path → handler,
+//!                  ids parsed, 404/405), which GET / lists
 //! sweep.rs         expiry timer: once at start, then every cleanup_interval
+//! api/             handlers, one file per resource (paste, pastes, info, health), and what
+//!                  they share: upload.rs (what may come in), access.rs (who may act),
+//!                  raw.rs (the raw response), document.rs (the paste document),
+//!                  options.rs (headers and query), stream.rs (large content from the store)
+//! http/            the toolkit below the handlers: the request value and its context
+//!                  (peer.rs: client address behind trusted proxies), responses, the error
+//!                  table, security headers, rate-limit windows
 //! store/           SQLite: new databases built aside, read pool, group-committing writer,
 //!                  migrations, the cache of small pastes read since the last commit; only
 //!                  user of rusqlite
-//! ids.rs           PasteId and hex/random helpers
-//! security/        pure functions: identity, MIME, entropy, passwords
+//! security/        pure functions: identity header, MIME, entropy, passwords
+//! ids.rs           PasteId, Fingerprint (one newtype pattern), hex and random bytes
+//! clock.rs         now(): the one clock of handlers, the sweep and the store's callers
 //! ```
 //!
-//! Dependencies point downward: `daemon → http → api → {store, security}`.
+//! Layers, top to bottom. A module imports only from layers below its own (the test
+//! `tests/layout.rs` holds the code to this list):
+//!
+//! ```text
+//! layer: daemon
+//! layer: serve sweep
+//! layer: api
+//! layer: http logging listen notify privdrop
+//! layer: config security store
+//! layer: cli clock ids
+//! ```
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod http;
@@ -35,5 +53,6 @@ pub mod logging;
 pub mod notify;
 pub mod privdrop;
 pub mod security;
+pub mod serve;
 pub mod store;
 pub mod sweep;

@@ -17,7 +17,7 @@ pub async fn run(store: Store, interval: Duration, dedup_window: u64, shutdown: 
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let now = crate::api::now();
+        let now = crate::clock::now();
         match store
             .write(move |c| paste::purge_expired(c, now, window))
             .await

@@ -255,9 +255,9 @@ fn more_header_fields_than_the_limit_are_refused_with_431() {
         let _ = conn.read_to_end(&mut resp);
         String::from_utf8_lossy(&resp).into_owned()
     };
-    let at = ask(flaskpaste::http::server::MAX_HEADERS);
+    let at = ask(flaskpaste::serve::MAX_HEADERS);
     assert!(at.starts_with("HTTP/1.1 200"), "{at:?}");
-    let over = ask(flaskpaste::http::server::MAX_HEADERS + 1);
+    let over = ask(flaskpaste::serve::MAX_HEADERS + 1);
     assert!(over.starts_with("HTTP/1.1 431"), "{over:?}");
 }
 

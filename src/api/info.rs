@@ -6,25 +6,18 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use crate::http::response::{Body, json};
 
-/// Endpoints this build serves, as (method and path below the prefix, description).
-const ENDPOINTS: &[(&str, &str, &str)] = &[
-    ("GET", "/", "API information"),
-    ("GET", "/health", "Health check"),
-    ("POST", "/", "Create paste"),
-    ("GET", "/<id>", "Retrieve paste metadata"),
-    ("GET", "/<id>/raw", "Retrieve raw paste content"),
-    ("PUT", "/<id>", "Update paste"),
-    ("DELETE", "/<id>", "Delete paste"),
-    ("GET", "/pastes", "List your pastes"),
-];
-
-/// The info document, with this build's version and the endpoints it really serves.
+/// The info document, with this build's version and `routes`, the endpoints it serves
+/// (`"METHOD /path"` below the prefix, description), as the route table lists them.
 #[must_use]
-pub fn get(state: &AppState) -> Response<Body> {
+pub fn get(state: &AppState, routes: &[(String, &str)]) -> Response<Body> {
     let prefix = &state.config.url_prefix;
-    let endpoints: Map<String, Value> = ENDPOINTS
+    let endpoints: Map<String, Value> = routes
         .iter()
-        .map(|(method, path, what)| (format!("{method} {prefix}{path}"), json!(what)))
+        .map(|(route, what)| {
+            // "METHOD /path": the prefix goes between the two.
+            let (method, path) = route.split_once(' ').unwrap_or(("", route));
+            (format!("{method} {prefix}{path}"), json!(what))
+        })
         .collect();
     json(
         StatusCode::OK,

@@ -1,15 +1,22 @@
-//! Handlers, one file per resource, and the state they share.
+//! Handlers, one file per resource, and what they share: the state, the admission of
+//! uploads ([`upload`]), who may act ([`access`]), the raw response ([`raw`]) and the paste
+//! document ([`document`]). Knows no routes and no sockets.
 
+pub mod access;
+pub mod document;
 pub mod health;
 pub mod info;
 pub mod options;
 pub mod paste;
 pub mod pastes;
+pub mod raw;
 pub mod stream;
+pub mod upload;
 
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::http::error::ApiError;
 use crate::store::Store;
 
 /// What every handler may use.
@@ -24,11 +31,14 @@ pub struct AppState {
     pub cache: crate::store::cache::PasteCache,
 }
 
-/// Now, in Unix seconds.
-#[must_use]
-pub fn now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+/// Runs CPU-heavy work (hashing, measuring large content) off the async workers.
+///
+/// # Errors
+/// [`ApiError::Internal`] when the work panicked.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

@@ -1,12 +1,14 @@
 //! `GET /pastes`: the authenticated client's own pastes, filtered and paged.
 
 use http::{Response, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
+use super::AppState;
+use super::access;
+use super::document::PasteDoc;
 use super::options::query_value;
-use super::{AppState, now};
 use crate::http::error::ApiError;
-use crate::http::request::Ctx;
+use crate::http::request::Request;
 use crate::http::response::{Body, json};
 use crate::store::paste::{self, ListQuery};
 
@@ -18,12 +20,10 @@ const MAX_LIMIT: i64 = 1000;
 /// # Errors
 /// 401 without a certificate, 403 for `all=1` (admins arrive with the PKI), 400 for a
 /// malformed parameter.
-pub async fn list(
-    state: &AppState,
-    ctx: &Ctx,
-    query: Option<&str>,
-) -> Result<Response<Body>, ApiError> {
-    let me = ctx.identity.as_ref().ok_or(ApiError::AuthRequired)?;
+pub async fn list(state: &AppState, req: Request<'_>) -> Result<Response<Body>, ApiError> {
+    let caller = access::caller(state, req.ctx).await?;
+    let me = caller.identity().ok_or(ApiError::AuthRequired)?;
+    let query = req.query();
     if query_value(query, "all").is_some_and(|v| v == "1") {
         return Err(ApiError::AdminRequired);
     }
@@ -53,30 +53,10 @@ pub async fn list(
         limit: limit.min(MAX_LIMIT),
         offset,
     };
-    let now = now();
+    let now = crate::clock::now();
     let (limit, offset) = (q.limit, q.offset);
     let (rows, total) = state.store.read(move |c| paste::list(c, &q, now)).await?;
-    let pastes: Vec<Value> = rows
-        .iter()
-        .map(|p| {
-            let mut item = Map::new();
-            item.insert("id".into(), json!(p.id));
-            item.insert("size".into(), json!(p.size));
-            item.insert("mime_type".into(), json!(p.mime_type));
-            item.insert("created_at".into(), json!(p.created_at));
-            item.insert("expires_at".into(), json!(p.expires_at));
-            item.insert("burn_after_read".into(), json!(p.burn_after_read));
-            item.insert(
-                "password_protected".into(),
-                json!(p.password_hash.is_some()),
-            );
-            if let Some(name) = &p.display_name {
-                item.insert("display_name".into(), json!(name));
-            }
-            item.insert("owner".into(), json!(p.owner));
-            Value::Object(item)
-        })
-        .collect();
+    let pastes: Vec<PasteDoc<'_>> = rows.iter().map(PasteDoc::listed).collect();
     Ok(json(
         StatusCode::OK,
         &json!({"pastes": pastes, "total": total, "limit": limit, "offset": offset}),

@@ -109,16 +109,11 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn chunks_are_read_on_the_blocking_pool_when_every_reader_is_busy() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("p.db")).unwrap();
-        let content: Vec<u8> = (0..CHUNK * 2 + 5)
-            .map(|i| u8::try_from(i % 251).unwrap())
-            .collect();
+    /// Stores `content` as one paste and returns its row.
+    async fn stored(store: &Store, content: &[u8]) -> paste::Paste {
         let new = paste::NewPaste {
             id: "abcdef".into(),
-            content: Bytes::from(content.clone()),
+            content: Bytes::from(content.to_vec()),
             mime_type: "application/octet-stream".into(),
             content_hash: "h".into(),
             owner: None,
@@ -135,12 +130,20 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        let p = store
+        store
             .lookup(|c| paste::get(c, "abcdef", 2))
             .await
             .unwrap()
-            .unwrap();
-        // Hold every reader, so that the download has to queue for one.
+            .unwrap()
+    }
+
+    type Held = (
+        Vec<JoinHandle<Result<(), store::Error>>>,
+        Vec<std::sync::mpsc::Sender<()>>,
+    );
+
+    /// Holds every reader until the returned senders are sent to.
+    async fn hold_every_reader(store: &Store) -> Held {
         let (mut holders, mut releases) = (Vec::new(), Vec::new());
         while store.lookup_now(|_| Ok(())).is_ok() {
             assert!(holders.len() < 64, "readers never ran out");
@@ -159,6 +162,18 @@ mod tests {
             held_rx.await.unwrap();
             releases.push(release_tx);
         }
+        (holders, releases)
+    }
+
+    #[tokio::test]
+    async fn chunks_are_read_on_the_blocking_pool_when_every_reader_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        let content: Vec<u8> = (0..CHUNK * 2 + 5)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        let p = stored(&store, &content).await;
+        let (holders, releases) = hold_every_reader(&store).await;
         let body = ContentStream::new(store.clone(), p.rowid, &p.content_hash, 3, content.len());
         let download = tokio::spawn(async move { body.collect().await.map(|b| b.to_bytes()) });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -13,7 +13,7 @@ pub enum ApiError {
     /// No such route.
     NotFound,
     /// The path exists, the method does not; carries the `Allow` value.
-    MethodNotAllowed(&'static str),
+    MethodNotAllowed(HeaderValue),
     InvalidPasteId,
     PasteNotFound,
     NoContent,
@@ -173,7 +173,7 @@ impl ApiError {
         let headers = resp.headers_mut();
         match self {
             ApiError::MethodNotAllowed(allow) => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+                headers.insert(header::ALLOW, allow);
             }
             ApiError::RateLimited(verdict, now) => {
                 let retry = (verdict.reset - now).max(1);

@@ -1,50 +1,19 @@
-//! Per-request context: request id, peer, client identity.
+//! The request value every handler gets ([`Request`]: context, head, body) and what it is
+//! built from: request id, peer, client address, the identity the proxy vouches for. Also
+//! the bounded body read and header helpers.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use http_body_util::BodyExt;
 
-use crate::security::identity::{Fingerprint, client_identity};
+use super::peer::{Remote, client_address};
+use crate::ids::Fingerprint;
+use crate::security::identity::client_identity;
 
 /// Longest client-supplied request id that is echoed.
 const MAX_REQUEST_ID: usize = 128;
-
-/// Where a connection came from.
-#[derive(Debug, Clone)]
-pub enum Peer {
-    Tcp(SocketAddr),
-    Unix,
-    Stdio,
-}
-
-impl std::fmt::Display for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Peer::Tcp(a) => write!(f, "{}", a.ip()),
-            Peer::Unix => f.write_str("unix"),
-            Peer::Stdio => f.write_str("stdio"),
-        }
-    }
-}
-
-/// A connection's peer and its text for logs, rendered once per connection.
-#[derive(Debug, Clone)]
-pub struct Remote {
-    pub peer: Peer,
-    pub text: Arc<str>,
-}
-
-impl Remote {
-    /// The remote end `peer`.
-    #[must_use]
-    pub fn new(peer: Peer) -> Remote {
-        let text = peer.to_string().into();
-        Remote { peer, text }
-    }
-}
 
 // Looked up on every request: names built at compile time are not parsed per lookup.
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -73,7 +42,7 @@ impl Ctx {
             .proxy_secret
             .as_ref()
             .map(crate::config::Secret::expose);
-        let client = super::limit::client_address(
+        let client = client_address(
             &remote,
             header_str(headers, X_FORWARDED_FOR),
             &config.trusted_proxies,
@@ -94,6 +63,44 @@ impl Ctx {
     #[must_use]
     pub fn rid(&self) -> &str {
         self.request_id.to_str().unwrap_or("-")
+    }
+}
+
+/// What the router hands every handler: the context, the request head and its body.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// Request id, peer, client address and identity (the router keeps it for the log line).
+    pub ctx: &'a Ctx,
+    /// Method, URI and headers.
+    pub head: http::request::Parts,
+    /// The body, not yet read.
+    pub body: hyper::body::Incoming,
+}
+
+impl Request<'_> {
+    /// The request's headers.
+    #[must_use]
+    pub fn headers(&self) -> &HeaderMap {
+        &self.head.headers
+    }
+
+    /// A header as text, when present and valid UTF-8.
+    #[must_use]
+    pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
+        header_str(&self.head.headers, name)
+    }
+
+    /// The query string, if any.
+    #[must_use]
+    pub fn query(&self) -> Option<&str> {
+        self.head.uri.query()
+    }
+
+    /// Whether this is a HEAD request (the body will be dropped in one place anyway; some
+    /// handlers skip reading content for it).
+    #[must_use]
+    pub fn is_head(&self) -> bool {
+        self.head.method == Method::HEAD
     }
 }
 

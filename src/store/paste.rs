@@ -33,6 +33,28 @@ pub struct NewPaste {
     pub display_name: Option<String>,
 }
 
+impl NewPaste {
+    /// The paste as a lookup will return it once inserted (its `rowid` is 0: not known here).
+    #[must_use]
+    pub fn to_paste(&self) -> Paste {
+        Paste {
+            rowid: 0,
+            id: self.id.clone(),
+            mime_type: self.mime_type.clone(),
+            size: i64::try_from(self.content.len()).unwrap_or(i64::MAX),
+            content_hash: self.content_hash.clone(),
+            owner: self.owner.clone(),
+            owner_token_hash: self.owner_token_hash.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            inactivity: self.inactivity,
+            burn_after_read: self.burn_after_read,
+            password_hash: self.password_hash.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+}
+
 /// A stored paste without its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paste {
@@ -324,6 +346,17 @@ pub struct Changes {
     pub display_name: Option<Option<String>>,
     /// New expiry (already capped by the caller).
     pub expires_at: Option<i64>,
+}
+
+impl Changes {
+    /// Whether nothing would change.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.content.is_none()
+            && self.password_hash.is_none()
+            && self.display_name.is_none()
+            && self.expires_at.is_none()
+    }
 }
 
 /// Applies `changes` to the live paste; returns it as it is afterwards.

@@ -627,3 +627,27 @@ pub fn read_until_closed(conn: &mut std::os::unix::net::UnixStream) -> (String, 
         started.elapsed(),
     )
 }
+
+/// A fingerprint the tests present as their client certificate.
+pub const FP: &str = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2";
+/// A second client certificate.
+pub const OTHER_FP: &str = "b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3";
+
+/// The `id` of a paste document.
+pub fn id(v: &serde_json::Value) -> String {
+    v["id"].as_str().expect("a paste id").to_owned()
+}
+
+/// Bytes that look random (high entropy, not UTF-8 text, no known magic).
+pub fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = vec![0xffu8, 0xfe];
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}

@@ -1,6 +1,8 @@
-//! Accept loops and connection serving: hyper-util's auto builder (HTTP/1.1 and h2c), a cap
-//! on concurrent connections, header and idle timeouts, graceful drain, and the idle exit of
-//! a socket-activated daemon. Knows no routes.
+//! Serving, above the handlers: accept loops and connections (hyper-util's auto builder,
+//! HTTP/1.1 and h2c), a cap on concurrent connections, header and idle timeouts, graceful
+//! drain, the idle exit of a socket-activated daemon; and, in [`router`], the route table.
+
+pub mod router;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,9 +18,8 @@ use tokio_listener::{Connection, SomeSocketAddr};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::request::{Peer, Remote};
-use super::router;
 use crate::api::AppState;
+use crate::http::peer::{Peer, Remote};
 use crate::listen::Bound;
 
 /// Time a client has to send a complete request head. HTTP/1 also counts an idle keep-alive

@@ -1,0 +1,193 @@
+//! What may come in: the size limit of the caller's trust level, the declared
+//! `Content-Length`, the bounded body read, the rate verdict, the content rules (minimum
+//! size, required binary, entropy) and the content's type and hash. Every creation and
+//! content update goes through here, in that order.
+
+use bytes::Bytes;
+use http::{HeaderMap, header};
+use hyper::body::Incoming;
+use sha2::{Digest, Sha256};
+
+use super::access::Caller;
+use super::{AppState, blocking};
+use crate::http::error::ApiError;
+use crate::http::limit::Verdict;
+use crate::http::request::{BodyError, Ctx, content_length, header_str, read_body};
+use crate::ids::hex;
+use crate::security::{entropy, mime};
+
+/// Content larger than this is hashed and measured on the blocking pool.
+const BLOCKING_WORK: usize = 1024 * 1024;
+
+/// The size limit of one upload, checked against the declared length before the body is
+/// read and against the bytes as they arrive.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    max_size: u64,
+    authenticated: bool,
+    declared: Option<u64>,
+}
+
+impl Limit {
+    /// The caller's limit; refuses a declared `Content-Length` over it before a byte of the
+    /// body is read.
+    ///
+    /// # Errors
+    /// 413 with the reference's facts.
+    pub fn check(
+        state: &AppState,
+        caller: &Caller,
+        headers: &HeaderMap,
+    ) -> Result<Limit, ApiError> {
+        let authenticated = caller.authenticated();
+        let max_size = if authenticated {
+            state.config.max_auth
+        } else {
+            state.config.max_anon
+        };
+        let limit = Limit {
+            max_size,
+            authenticated,
+            declared: content_length(headers),
+        };
+        match limit.declared {
+            Some(size) if size > max_size => Err(limit.too_large(size)),
+            _ => Ok(limit),
+        }
+    }
+
+    /// Reads the body, holding at most the limit.
+    ///
+    /// # Errors
+    /// 413 past the limit, 400 when the body cannot be read.
+    pub async fn read(&self, body: Incoming) -> Result<Bytes, ApiError> {
+        read_body(body, self.max_size, self.declared)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { received } => self.too_large(received),
+                BodyError::Read(_) => ApiError::NoContent,
+            })
+    }
+
+    fn too_large(&self, size: u64) -> ApiError {
+        ApiError::TooLarge {
+            size,
+            max_size: self.max_size,
+            authenticated: self.authenticated,
+        }
+    }
+}
+
+/// Counts one creation against the client's rate limit; `None` when rate limiting is off.
+/// Every attempt counts, refused ones too: the limit is on what a client asks for.
+///
+/// # Errors
+/// 429 once the window is used up.
+pub fn count_rate(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &Caller,
+) -> Result<Option<Verdict>, ApiError> {
+    let now = crate::clock::now();
+    let verdict = state
+        .limiter
+        .check(&ctx.client, caller.authenticated(), now);
+    match verdict {
+        Some(v) if !v.allowed => Err(ApiError::RateLimited(v, now)),
+        _ => Ok(verdict),
+    }
+}
+
+/// Content that passed the rules, with what the store keeps about it.
+#[derive(Debug)]
+pub struct Admitted {
+    pub content: Bytes,
+    pub mime_type: String,
+    /// SHA-256 of the content, hex.
+    pub content_hash: String,
+}
+
+/// Takes the content out of a body (raw, or the `content` string of a JSON body) and
+/// applies the content rules.
+///
+/// # Errors
+/// 400 for empty content, bad JSON or content a rule refuses.
+pub async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: Bytes,
+) -> Result<Admitted, ApiError> {
+    let declared_type = header_str(headers, header::CONTENT_TYPE);
+    let content = content_of(declared_type, raw)?;
+    check_rules(state, &content).await?;
+    let mime_type = mime::sniff(&content, declared_type);
+    let content_hash = sha256_hex(&content).await?;
+    Ok(Admitted {
+        content,
+        mime_type,
+        content_hash,
+    })
+}
+
+/// The paste content: the `content` string of a JSON body, or the body itself.
+fn content_of(content_type: Option<&str>, raw: Bytes) -> Result<Bytes, ApiError> {
+    let is_json = content_type
+        .and_then(mime::essence)
+        .is_some_and(|t| t == "application/json");
+    let content = if is_json {
+        let value: serde_json::Value =
+            serde_json::from_slice(&raw).map_err(|_| ApiError::InvalidJson)?;
+        match value.get("content") {
+            Some(serde_json::Value::String(s)) => Bytes::from(s.clone()),
+            _ => return Err(ApiError::NoContent),
+        }
+    } else {
+        raw
+    };
+    if content.is_empty() {
+        return Err(ApiError::NoContent);
+    }
+    Ok(content)
+}
+
+/// The content rules: minimum size, required binary, entropy.
+async fn check_rules(state: &AppState, content: &Bytes) -> Result<(), ApiError> {
+    let cfg = &state.config;
+    let size = content.len() as u64;
+    if size < cfg.min_size {
+        return Err(ApiError::TooSmall {
+            size,
+            min_size: cfg.min_size,
+        });
+    }
+    if cfg.require_binary {
+        let detected = mime::sniff(content, None);
+        if detected != "application/octet-stream" {
+            return Err(ApiError::RecognizableFormat { detected });
+        }
+    }
+    if cfg.min_entropy > 0.0 && size >= cfg.min_entropy_size {
+        let data = content.clone();
+        let bits = if data.len() > BLOCKING_WORK {
+            blocking(move || entropy::bits_per_byte(&data)).await?
+        } else {
+            entropy::bits_per_byte(&data)
+        };
+        if bits < cfg.min_entropy {
+            return Err(ApiError::EntropyTooLow {
+                entropy: bits,
+                min_entropy: cfg.min_entropy,
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn sha256_hex(content: &Bytes) -> Result<String, ApiError> {
+    if content.len() > BLOCKING_WORK {
+        let data = content.clone();
+        blocking(move || hex(&Sha256::digest(&data))).await
+    } else {
+        Ok(hex(&Sha256::digest(content)))
+    }
+}

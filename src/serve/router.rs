@@ -1,0 +1,339 @@
+//! The route table, written once: method and path pattern → handler, with the description
+//! `GET /` lists. Path ids are parsed here; 404 and 405 (with `Allow` derived from the table)
+//! are decided here. [`handle`] is the whole life of a request: context, dispatch, errors,
+//! headers, HEAD, log.
+
+use std::time::Instant;
+
+use http::{HeaderValue, Method, Response};
+use hyper::body::Incoming;
+
+use crate::api::{self, AppState};
+use crate::http::error::ApiError;
+use crate::http::headers;
+use crate::http::peer::Remote;
+use crate::http::request::{Ctx, Request};
+use crate::http::response::{Body, body_len, strip_body};
+use crate::ids::PasteId;
+
+/// The methods routes are written with; a GET route also answers HEAD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Verb {
+    fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    fn allows(self, method: &Method) -> bool {
+        match self {
+            Verb::Get => method == Method::GET || method == Method::HEAD,
+            Verb::Post => method == Method::POST,
+            Verb::Put => method == Method::PUT,
+            Verb::Delete => method == Method::DELETE,
+        }
+    }
+}
+
+/// One segment of a path pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seg {
+    /// This exact text.
+    Lit(&'static str),
+    /// A paste id (`<id>`), parsed before the handler runs.
+    Paste,
+}
+
+/// What a route runs; [`dispatch`] maps each to its handler.
+#[derive(Debug, Clone, Copy)]
+enum Handler {
+    Info,
+    Health,
+    CreatePaste,
+    ListPastes,
+    PasteMeta,
+    PasteRaw,
+    UpdatePaste,
+    DeletePaste,
+}
+
+struct Route {
+    verb: Verb,
+    path: &'static [Seg],
+    about: &'static str,
+    handler: Handler,
+}
+
+const fn route(verb: Verb, path: &'static [Seg], about: &'static str, handler: Handler) -> Route {
+    Route {
+        verb,
+        path,
+        about,
+        handler,
+    }
+}
+
+/// Every route. A path that fits several patterns takes the first (literals before ids);
+/// routes of one pattern stand together, in the order `Allow` lists their methods.
+const ROUTES: &[Route] = {
+    use Handler as H;
+    use Seg::{Lit, Paste};
+    use Verb::{Delete, Get, Post, Put};
+    &[
+        route(Get, &[], "API information", H::Info),
+        route(Post, &[], "Create paste", H::CreatePaste),
+        route(Get, &[Lit("health")], "Health check", H::Health),
+        route(Get, &[Lit("pastes")], "List your pastes", H::ListPastes),
+        route(Get, &[Paste], "Retrieve paste metadata", H::PasteMeta),
+        route(Put, &[Paste], "Update paste", H::UpdatePaste),
+        route(Delete, &[Paste], "Delete paste", H::DeletePaste),
+        route(
+            Get,
+            &[Paste, Lit("raw")],
+            "Retrieve raw paste content",
+            H::PasteRaw,
+        ),
+    ]
+};
+
+/// Most segments any route has.
+const MAX_SEGMENTS: usize = 2;
+
+/// The endpoints `GET /` lists: (`"METHOD /path"` below the prefix, description).
+#[must_use]
+pub fn endpoints() -> Vec<(String, &'static str)> {
+    ROUTES
+        .iter()
+        .map(|r| {
+            let mut path = String::new();
+            for seg in r.path {
+                path.push('/');
+                path.push_str(match seg {
+                    Seg::Lit(text) => text,
+                    Seg::Paste => "<id>",
+                });
+            }
+            if path.is_empty() {
+                path.push('/');
+            }
+            (format!("{} {path}", r.verb.name()), r.about)
+        })
+        .collect()
+}
+
+/// Serves one request; never fails (errors become their JSON responses).
+pub async fn handle(
+    state: &AppState,
+    remote: Remote,
+    req: http::Request<Incoming>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let ctx = Ctx::new(req.headers(), remote, &state.config);
+    let (head, body) = req.into_parts();
+    // Handlers take the head; the log line keeps these (the URI by a shared-bytes clone).
+    let method = head.method.clone();
+    let uri = head.uri.clone();
+    let req = Request {
+        ctx: &ctx,
+        head,
+        body,
+    };
+
+    let result = route_and_dispatch(state, uri.path(), req).await;
+    let mut resp = result.unwrap_or_else(|err| err.into_response(ctx.rid()));
+    if method == Method::HEAD {
+        resp = strip_body(resp);
+    }
+    headers::apply(&mut resp, &ctx.request_id);
+
+    let bytes = body_len(&resp).unwrap_or(0);
+    tracing::info!(
+        rid = ctx.rid(),
+        peer = %ctx.remote.text,
+        addr = %ctx.client,
+        client = ctx.identity.as_ref().map_or("-", |f| f.as_str()),
+        method = %method,
+        path = %uri.path(),
+        status = resp.status().as_u16(),
+        bytes,
+        duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    resp
+}
+
+/// Finds the route of `path` (the request's) and runs its handler with the parsed path id.
+async fn route_and_dispatch(
+    state: &AppState,
+    path: &str,
+    req: Request<'_>,
+) -> Result<Response<Body>, ApiError> {
+    let path = strip_prefix(path, &state.config.url_prefix).ok_or(ApiError::NotFound)?;
+    let mut segments = [""; MAX_SEGMENTS];
+    let count = split(path, &mut segments).ok_or(ApiError::NotFound)?;
+    let segments = &segments[..count];
+    let (route, id) = find(&req.head.method, segments)?;
+    dispatch(state, route.handler, req, id).await
+}
+
+/// Splits `path` (which starts with `/`; `/` alone has no segment) into `out`; `None` when
+/// it has more segments than any route.
+fn split<'a>(path: &'a str, out: &mut [&'a str; MAX_SEGMENTS]) -> Option<usize> {
+    if path == "/" {
+        return Some(0);
+    }
+    let mut count = 0;
+    for seg in path[1..].split('/') {
+        *out.get_mut(count)? = seg;
+        count += 1;
+    }
+    Some(count)
+}
+
+/// The route for `method` on `segments`, and the text of its id segment, if any: 404 when
+/// no pattern fits, 405 with the pattern's methods when none of them is `method`.
+fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'s str), ApiError> {
+    let fits = |r: &&Route| {
+        r.path.len() == segments.len()
+            && r.path.iter().zip(segments).all(|(seg, text)| match seg {
+                Seg::Lit(lit) => lit == text,
+                Seg::Paste => true,
+            })
+    };
+    let pattern = ROUTES.iter().find(fits).ok_or(ApiError::NotFound)?.path;
+    let mut same = ROUTES.iter().filter(|r| r.path == pattern);
+    let Some(route) = same.clone().find(|r| r.verb.allows(method)) else {
+        return Err(ApiError::MethodNotAllowed(allow(same.by_ref())));
+    };
+    let id = pattern
+        .iter()
+        .zip(segments)
+        .find(|(seg, _)| !matches!(seg, Seg::Lit(_)))
+        .map_or("", |(_, text)| *text);
+    Ok((route, id))
+}
+
+/// The `Allow` value of the routes of one pattern.
+fn allow<'r>(routes: impl Iterator<Item = &'r Route>) -> HeaderValue {
+    let mut text = String::new();
+    for r in routes {
+        if !text.is_empty() {
+            text.push_str(", ");
+        }
+        text.push_str(r.verb.name());
+        if r.verb == Verb::Get {
+            text.push_str(", HEAD");
+        }
+    }
+    HeaderValue::from_str(&text).expect("method names are a valid header value")
+}
+
+fn paste_id(text: &str) -> Result<PasteId, ApiError> {
+    PasteId::parse(text).ok_or(ApiError::InvalidPasteId)
+}
+
+/// Runs the handler of a route: one arm each.
+async fn dispatch(
+    state: &AppState,
+    handler: Handler,
+    req: Request<'_>,
+    id: &str,
+) -> Result<Response<Body>, ApiError> {
+    use api::{health, info, paste, pastes};
+    match handler {
+        Handler::Info => Ok(info::get(state, &endpoints())),
+        Handler::Health => health::get(state, req).await,
+        Handler::CreatePaste => paste::create(state, req).await,
+        Handler::ListPastes => pastes::list(state, req).await,
+        Handler::PasteMeta => paste::get_meta(state, req, paste_id(id)?).await,
+        Handler::PasteRaw => paste::get_raw(state, req, paste_id(id)?).await,
+        Handler::UpdatePaste => paste::update(state, req, paste_id(id)?).await,
+        Handler::DeletePaste => paste::delete(state, req, paste_id(id)?).await,
+    }
+}
+
+/// The path below `prefix` (always starting with `/`), or `None` when outside it.
+fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    match rest {
+        "" => Some("/"),
+        r if r.starts_with('/') => Some(r),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_is_matched_on_segment_boundaries() {
+        assert_eq!(strip_prefix("/health", ""), Some("/health"));
+        assert_eq!(strip_prefix("/p/health", "/p"), Some("/health"));
+        assert_eq!(strip_prefix("/p", "/p"), Some("/"));
+        assert_eq!(strip_prefix("/px/health", "/p"), None);
+        assert_eq!(strip_prefix("/health", "/p"), None);
+    }
+
+    fn routed(method: Method, path: &str) -> Result<(&'static str, String), String> {
+        let mut segments = [""; MAX_SEGMENTS];
+        let count = split(path, &mut segments).ok_or("404")?;
+        match find(&method, &segments[..count]) {
+            Ok((route, id)) => Ok((route.about, id.to_owned())),
+            Err(ApiError::NotFound) => Err("404".into()),
+            Err(ApiError::MethodNotAllowed(allow)) => {
+                Err(format!("405 {}", allow.to_str().unwrap()))
+            }
+            Err(other) => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn literals_win_over_ids_and_ids_are_passed_on() {
+        assert_eq!(
+            routed(Method::GET, "/"),
+            Ok(("API information", String::new()))
+        );
+        assert_eq!(
+            routed(Method::HEAD, "/health"),
+            Ok(("Health check", String::new()))
+        );
+        assert_eq!(
+            routed(Method::GET, "/abc123/raw"),
+            Ok(("Retrieve raw paste content", "abc123".into()))
+        );
+        assert_eq!(
+            routed(Method::DELETE, "/abc123"),
+            Ok(("Delete paste", "abc123".into()))
+        );
+        assert_eq!(routed(Method::PUT, "/health"), Err("405 GET, HEAD".into()));
+        assert_eq!(
+            routed(Method::PATCH, "/x"),
+            Err("405 GET, HEAD, PUT, DELETE".into())
+        );
+        for missing in ["/a/b/c", "/a/b", "/abc123/raw/", "/abc123/"] {
+            assert_eq!(routed(Method::GET, missing), Err("404".into()), "{missing}");
+        }
+    }
+
+    #[test]
+    fn every_route_is_listed_once() {
+        let listed = endpoints();
+        assert_eq!(listed.len(), ROUTES.len());
+        let mut names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ROUTES.len(), "{listed:?}");
+        assert!(names.contains(&"GET /<id>/raw"), "{names:?}");
+    }
+}
