@@ -14,7 +14,7 @@ async fn raw_content_has_its_type_disposition_and_sandbox() {
     assert_eq!(resp.header("content-disposition"), Some("inline"));
     assert_eq!(
         resp.header("content-security-policy"),
-        Some("default-src 'none'; sandbox")
+        Some("default-src 'none'; frame-ancestors 'none'; sandbox")
     );
     assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
     let dl = d.req("GET", &format!("/{text}/raw?download=1"), &[]).await;
@@ -113,4 +113,27 @@ async fn large_paste_streams_whole_and_in_ranges() {
     let part = d.req("GET", &path, &[("range", &range)]).await;
     assert_eq!(part.status, 206);
     assert!(part.body == content[start..start + 1_000_000]);
+}
+
+#[tokio::test]
+async fn raw_csp_keeps_frame_ancestors_none_on_every_raw_answer() {
+    let d = Builder::new().spawn();
+    let text = id(&d.create("framed?", &[]).await);
+    let bin = id(&d.create(noise(100), &[]).await);
+    let want = Some("default-src 'none'; frame-ancestors 'none'; sandbox");
+    for (method, path) in [
+        ("GET", format!("/{text}/raw")),
+        ("HEAD", format!("/{text}/raw")),
+        ("GET", format!("/{bin}/raw?download=1")),
+    ] {
+        let resp = d.req(method, &path, &[]).await;
+        assert_eq!(
+            resp.header("content-security-policy"),
+            want,
+            "{method} {path}"
+        );
+    }
+    let burn = id(&d.create("once", &[("x-burn-after-read", "true")]).await);
+    let resp = d.req("GET", &format!("/{burn}/raw"), &[]).await;
+    assert_eq!(resp.header("content-security-policy"), want);
 }

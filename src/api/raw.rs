@@ -16,8 +16,9 @@ use crate::security::mime;
 use crate::store::Store;
 use crate::store::paste::Paste;
 
-/// Sandboxes whatever a browser makes of raw content.
-pub const RAW_CSP: &str = "default-src 'none'; sandbox";
+/// Sandboxes whatever a browser makes of raw content, and keeps the reference's
+/// `frame-ancestors 'none'` of every response.
+pub const RAW_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
 /// How the content of a raw response is to be had.
 pub enum Content {
