@@ -137,3 +137,33 @@ async fn raw_csp_keeps_frame_ancestors_none_on_every_raw_answer() {
     let resp = d.req("GET", &format!("/{burn}/raw"), &[]).await;
     assert_eq!(resp.header("content-security-policy"), want);
 }
+
+#[tokio::test]
+async fn pasted_scripts_and_markup_are_shown_as_plain_text() {
+    let d = Builder::new().spawn();
+    for text in [
+        "#!/bin/sh\necho hello\n",
+        "#!/usr/bin/env python3\nprint('hi')\n",
+        "<!DOCTYPE html>\n<html><body>hi</body></html>\n",
+    ] {
+        let created = d.create(text, &[]).await;
+        assert_eq!(created["mime_type"], "text/plain", "{text}");
+        let resp = d.req("GET", &format!("/{}/raw", id(&created)), &[]).await;
+        assert_eq!(resp.header("content-type"), Some("text/plain"), "{text}");
+        assert_eq!(resp.header("content-disposition"), Some("inline"), "{text}");
+        assert_eq!(resp.body, text.as_bytes());
+    }
+}
+
+#[tokio::test]
+async fn matroska_is_recognised_by_its_ebml_magic() {
+    let d = Builder::new().spawn();
+    // An EBML header whose document type is not in the first 256 bytes, then noise.
+    let mut mkv = vec![0x1a, 0x45, 0xdf, 0xa3, 0x01, 0x00, 0x00, 0x00];
+    mkv.extend(noise(2000));
+    let created = d.create(mkv.clone(), &[]).await;
+    assert_eq!(created["mime_type"], "video/x-matroska");
+    let resp = d.req("GET", &format!("/{}/raw", id(&created)), &[]).await;
+    assert_eq!(resp.header("content-type"), Some("video/x-matroska"));
+    assert_eq!(resp.body, mkv);
+}

@@ -10,11 +10,15 @@ const GENERIC: &[&str] = &[
     "application/json",
 ];
 
+/// EBML, the container of Matroska and WebM. `infer` needs the document type within the
+/// first 256 bytes of a longer file; the reference lists Matroska by this magic alone.
+const EBML: &[u8] = &[0x1a, 0x45, 0xdf, 0xa3];
+
 /// The MIME type to store for `content`, given the request's Content-Type header.
 #[must_use]
 pub fn sniff(content: &[u8], content_type: Option<&str>) -> String {
-    if let Some(kind) = infer::get(content) {
-        return kind.mime_type().to_owned();
+    if let Some(kind) = magic(content) {
+        return kind.to_owned();
     }
     if let Some(declared) = content_type.and_then(essence) {
         if !GENERIC.contains(&declared.as_str()) {
@@ -25,6 +29,16 @@ pub fn sniff(content: &[u8], content_type: Option<&str>) -> String {
         "text/plain".to_owned()
     } else {
         "application/octet-stream".to_owned()
+    }
+}
+
+/// The binary format `content` starts with. The magic library's guesses from text
+/// (scripts, markup) are not formats of the reference's table: such text stays text.
+fn magic(content: &[u8]) -> Option<&'static str> {
+    match infer::get(content) {
+        Some(kind) if kind.matcher_type() != infer::MatcherType::Text => Some(kind.mime_type()),
+        _ if content.starts_with(EBML) => Some("video/x-matroska"),
+        _ => None,
     }
 }
 
@@ -186,6 +200,31 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn scripts_and_markup_are_text_unless_declared() {
+        for text in [
+            "#!/bin/sh\necho hello\n",
+            "#!/usr/bin/env python3\nprint(1)\n",
+            "<!DOCTYPE html><html><body>hi</body></html>",
+            "<?xml version=\"1.0\"?><a/>",
+        ] {
+            assert_eq!(sniff(text.as_bytes(), None), "text/plain", "{text}");
+        }
+        assert_eq!(
+            sniff(b"#!/bin/sh\n", Some("application/x-sh")),
+            "application/x-sh"
+        );
+    }
+
+    #[test]
+    fn ebml_magic_alone_is_matroska() {
+        for len in [4, 64, 300, 4096] {
+            let mut mkv = EBML.to_vec();
+            mkv.resize(len, 0x42);
+            assert_eq!(sniff(&mkv, None), "video/x-matroska", "{len} bytes");
+        }
     }
 
     #[test]
