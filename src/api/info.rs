@@ -7,17 +7,13 @@ use super::AppState;
 use crate::http::response::{Body, json};
 
 /// The info document, with this build's version and `routes`, the endpoints it serves
-/// (`"METHOD /path"` below the prefix, description), as the route table lists them.
+/// (method, path below the prefix, description) as the route table lists them.
 #[must_use]
-pub fn get(state: &AppState, routes: &[(String, &str)]) -> Response<Body> {
+pub fn get(state: &AppState, routes: &[(&str, String, &str)]) -> Response<Body> {
     let prefix = &state.config.url_prefix;
     let endpoints: Map<String, Value> = routes
         .iter()
-        .map(|(route, what)| {
-            // "METHOD /path": the prefix goes between the two.
-            let (method, path) = route.split_once(' ').unwrap_or(("", route));
-            (format!("{method} {prefix}{path}"), json!(what))
-        })
+        .map(|(method, path, what)| (format!("{method} {prefix}{path}"), json!(what)))
         .collect();
     json(
         StatusCode::OK,
