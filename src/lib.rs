@@ -3,7 +3,9 @@
 //! ```text
 //! main.rs          parse args, call daemon::run, return its sysexits code
 //! cli.rs           clap flags; no figment, no I/O
-//! config.rs        Config, figment layers, secrets, validation, redacted dump; never binds or logs
+//! config/          Config + defaults + keys + redacted dump (mod.rs), figment layers and
+//!                  *_FILE / $CREDENTIALS_DIRECTORY secrets (layers.rs), value types and
+//!                  their serde (types.rs), validation (validate.rs); never binds, opens or logs
 //! daemon.rs        lifecycle: bind → open store → drop privileges → READY → serve → drain → close
 //! listen.rs        listener addresses, socket_mode, the sockets we created, "listening on"
 //! privdrop.rs      user/group lookup, initgroups → setgid → setuid, verification

@@ -1,0 +1,356 @@
+//! The configuration: compiled-in defaults < TOML file < `FLASKPASTE_*` environment (with
+//! `*_FILE` and `$CREDENTIALS_DIRECTORY` secrets) < command-line flags, validated once and
+//! frozen. This file owns `Config`, its defaults, the list of keys, loading and the redacted
+//! dump; `layers` reads the sources, `types` the values, `validate` the rules. Never binds,
+//! opens sockets or logs: warnings are returned to the caller.
+
+mod layers;
+mod types;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::Serialized;
+use serde::{Deserialize, Serialize};
+use tokio_listener::ListenerAddress;
+
+use crate::cli::Cli;
+
+pub use types::{LogFormat, LogLevel, LogTarget, Secret, SocketMode, TrustedProxy};
+
+/// Configuration file read when `--config` is not given (if it exists).
+pub const DEFAULT_CONFIG_PATH: &str = match option_env!("FLASKPASTE_DEFAULT_CONFIG") {
+    Some(p) => p,
+    None => "./flaskpaste.toml",
+};
+
+/// Database path when the configuration names none.
+pub const DEFAULT_DB_PATH: &str = match option_env!("FLASKPASTE_DEFAULT_DB") {
+    Some(p) => p,
+    None => "./data/pastes.db",
+};
+
+/// Every key the daemon reads, as TOML keys (env: upper-cased, with the prefix).
+const KEYS: &[&str] = &[
+    "listen",
+    "db",
+    "user",
+    "group",
+    "socket_mode",
+    "log_target",
+    "log_format",
+    "log_level",
+    "syslog_socket",
+    "idle_timeout",
+    "shutdown_timeout",
+    "max_connections",
+    "url_prefix",
+    "proxy_secret",
+    "id_length",
+    "max_anon",
+    "max_auth",
+    "min_size",
+    "expiry_anon",
+    "expiry_untrusted",
+    "expiry_trusted",
+    "max_expiry",
+    "dedup_window",
+    "dedup_max",
+    "min_entropy",
+    "min_entropy_size",
+    "require_binary",
+    "cleanup_interval",
+    "rate_limit",
+    "rate_window",
+    "rate_max",
+    "rate_auth_mult",
+    "trusted_proxies",
+];
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A layer could not be read or a value did not fit its key; the text names key and layer.
+    #[error("{0}")]
+    Figment(String),
+    /// The file named by `--config` cannot be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    ConfigFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A secret file named by the environment or the credentials directory could not be read.
+    #[error("cannot read {var} ({path}): {source}")]
+    SecretFile {
+        var: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Both `FLASKPASTE_<NAME>` and `FLASKPASTE_<NAME>_FILE` are set.
+    #[error("both {0} and {0}_FILE are set; set only one")]
+    SecretTwice(String),
+    /// A value passed type checks but is not acceptable.
+    #[error("invalid value for key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl From<figment::Error> for Error {
+    fn from(err: figment::Error) -> Self {
+        // Keep figment's text whole: it names the key and the layer each value came from.
+        Error::Figment(
+            err.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+}
+
+/// The effective configuration. Field name = TOML key = env name without prefix, lower-cased.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Addresses to listen on.
+    #[serde(deserialize_with = "types::de_listen")]
+    pub listen: Vec<ListenerAddress>,
+    /// SQLite database path.
+    pub db: PathBuf,
+    /// User to run as after binding and opening the database.
+    #[serde(
+        default,
+        deserialize_with = "types::de_opt_lenient_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user: Option<String>,
+    /// Group to run as after binding and opening the database.
+    #[serde(
+        default,
+        deserialize_with = "types::de_opt_lenient_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub group: Option<String>,
+    /// Permission bits of Unix sockets the daemon creates.
+    pub socket_mode: SocketMode,
+    /// Where log lines go.
+    pub log_target: LogTarget,
+    /// Text or JSON log lines.
+    pub log_format: LogFormat,
+    /// Least severe level logged.
+    pub log_level: LogLevel,
+    /// The syslog socket used when `log_target = "syslog"`.
+    pub syslog_socket: PathBuf,
+    /// Seconds without a connection after which a socket-activated daemon exits (0: never).
+    pub idle_timeout: u64,
+    /// Seconds in-flight requests may take to finish after SIGTERM.
+    pub shutdown_timeout: u64,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Path prefix the API is served under (`""` or `/something`).
+    #[serde(deserialize_with = "types::de_lenient_string")]
+    pub url_prefix: String,
+    /// Shared secret a trusted proxy sends in `X-Proxy-Secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_secret: Option<Secret>,
+    /// Length of paste ids in hex characters.
+    pub id_length: usize,
+    /// Largest paste an anonymous client may create, in bytes.
+    pub max_anon: u64,
+    /// Largest paste an authenticated client may create, in bytes.
+    pub max_auth: u64,
+    /// Smallest paste accepted, in bytes (0: no minimum).
+    pub min_size: u64,
+    /// Inactivity expiry of anonymous pastes, in seconds.
+    pub expiry_anon: u64,
+    /// Inactivity expiry of pastes by clients with an unregistered certificate.
+    pub expiry_untrusted: u64,
+    /// Inactivity expiry of pastes by clients with a registered certificate.
+    pub expiry_trusted: u64,
+    /// Upper bound of `X-Expiry`, in seconds.
+    pub max_expiry: u64,
+    /// Window of the duplicate-content throttle, in seconds.
+    pub dedup_window: u64,
+    /// Identical submissions allowed per window.
+    pub dedup_max: u64,
+    /// Minimum Shannon entropy in bits per byte (0: off).
+    pub min_entropy: f64,
+    /// Content shorter than this is exempt from the entropy check.
+    pub min_entropy_size: u64,
+    /// Reject content that is recognisable (text or a known format).
+    #[serde(deserialize_with = "types::de_lenient_bool")]
+    pub require_binary: bool,
+    /// Seconds between expiry sweeps (also run once at start).
+    pub cleanup_interval: u64,
+    /// Per-client-address limit on creating pastes.
+    #[serde(deserialize_with = "types::de_lenient_bool")]
+    pub rate_limit: bool,
+    /// Length of a rate-limit window, in seconds.
+    pub rate_window: u64,
+    /// Creations per window for an anonymous client address.
+    pub rate_max: u64,
+    /// Multiplier of `rate_max` for clients with a certificate.
+    pub rate_auth_mult: u64,
+    /// Peers whose `X-Forwarded-For` names the client: CIDRs, addresses, or `unix`.
+    #[serde(deserialize_with = "types::de_trusted_proxies")]
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec![ListenerAddress::Tcp(([127, 0, 0, 1], 5000).into())],
+            db: PathBuf::from(DEFAULT_DB_PATH),
+            user: None,
+            group: None,
+            socket_mode: SocketMode(0o660),
+            log_target: LogTarget::Stderr,
+            log_format: LogFormat::Text,
+            log_level: LogLevel::Info,
+            syslog_socket: PathBuf::from("/dev/log"),
+            idle_timeout: 0,
+            shutdown_timeout: 30,
+            max_connections: 1024,
+            url_prefix: String::new(),
+            proxy_secret: None,
+            id_length: 12,
+            max_anon: 3 * 1024 * 1024,
+            max_auth: 50 * 1024 * 1024,
+            min_size: 0,
+            expiry_anon: 86_400,
+            expiry_untrusted: 604_800,
+            expiry_trusted: 2_592_000,
+            max_expiry: 7_776_000,
+            dedup_window: 3600,
+            dedup_max: 3,
+            min_entropy: 0.0,
+            min_entropy_size: 256,
+            require_binary: false,
+            cleanup_interval: 3600,
+            rate_limit: true,
+            rate_window: 60,
+            rate_max: 10,
+            rate_auth_mult: 5,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// A loaded configuration and the warnings met while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// Human-readable warnings (unknown `FLASKPASTE_*` variables), for the caller to log.
+    pub warnings: Vec<String>,
+}
+
+/// Where the environment comes from: the real one, or a fixed list (tests).
+pub type EnvVars = Vec<(String, String)>;
+
+/// Loads all layers for `cli`, reading the process environment.
+///
+/// # Errors
+/// Any layer that cannot be read, any unknown key or wrongly typed value, any invalid value.
+pub fn load(cli: &Cli) -> Result<Loaded, Error> {
+    let vars: EnvVars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    load_with(cli, &vars)
+}
+
+/// Loads all layers for `cli` with the given environment.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(cli: &Cli, vars: &[(String, String)]) -> Result<Loaded, Error> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    figment = match &cli.config {
+        // interface.md: a missing explicit file is an error, a missing default one is not.
+        Some(path) => {
+            std::fs::File::open(path).map_err(|source| Error::ConfigFile {
+                path: path.clone(),
+                source,
+            })?;
+            figment.merge(layers::TomlFile::new(path))
+        }
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            figment.merge(layers::TomlFile::new(Path::new(DEFAULT_CONFIG_PATH)))
+        }
+        None => figment,
+    };
+    let env = layers::EnvLayer::new(vars);
+    figment = layers::merge_secrets(figment, vars, &env)?;
+    figment = figment.merge(env);
+    if !cli.listen.is_empty() {
+        figment = figment.merge(Serialized::default("listen", &cli.listen));
+    }
+    let mut config: Config = figment.extract()?;
+    validate::validate(&mut config)?;
+    Ok(Loaded {
+        config,
+        warnings: layers::unknown_env_warnings(vars),
+    })
+}
+
+/// Renders the configuration as TOML with secrets redacted (for `--check-config`).
+///
+/// # Errors
+/// Only if a value cannot be represented in TOML, which the types rule out.
+pub fn to_redacted_toml(config: &Config) -> Result<String, toml::ser::Error> {
+    toml::to_string(config)
+}
+
+/// Helpers shared by the configuration's unit tests.
+#[cfg(test)]
+mod test_support {
+    use std::io::Write;
+
+    use super::EnvVars;
+    use crate::cli::Cli;
+
+    pub(super) fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["flaskpaste"];
+        all.extend_from_slice(args);
+        crate::cli::parse_from(all).unwrap()
+    }
+
+    pub(super) fn env(pairs: &[(&str, &str)]) -> EnvVars {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    pub(super) fn toml_file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{cli, toml_file};
+    use super::*;
+
+    #[test]
+    fn defaults_match_interface_md() {
+        let c = load_with(
+            &cli(&["--config", toml_file("").path().to_str().unwrap()]),
+            &[],
+        )
+        .unwrap()
+        .config;
+        assert_eq!(c.listen[0].to_string(), "127.0.0.1:5000");
+        assert_eq!(c.socket_mode, SocketMode(0o660));
+        assert_eq!(c.shutdown_timeout, 30);
+        assert_eq!(c.max_connections, 1024);
+        assert_eq!(c.idle_timeout, 0);
+        assert_eq!(c.log_level, LogLevel::Info);
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = load_with(&cli(&["--config", "/nonexistent/fp.toml"]), &[]).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/fp.toml"), "{err}");
+    }
+}
