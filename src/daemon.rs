@@ -164,9 +164,9 @@ async fn lifecycle(
     }
     let limits = Limits {
         max_connections: config.max_connections,
-        shutdown_timeout: Duration::from_secs(config.shutdown_timeout),
-        idle_timeout: (config.idle_timeout > 0 && bound.iter().any(|b| b.inherited))
-            .then(|| Duration::from_secs(config.idle_timeout)),
+        shutdown_timeout: config.shutdown_timeout.duration(),
+        idle_timeout: (!config.idle_timeout.is_zero() && bound.iter().any(|b| b.inherited))
+            .then(|| config.idle_timeout.duration()),
     };
     notify::ready(&format!("serving on {}", addresses.join(", ")));
 
@@ -179,8 +179,8 @@ async fn lifecycle(
     }
     tasks.spawn(crate::sweep::run(
         store.clone(),
-        Duration::from_secs(config.cleanup_interval),
-        config.dedup_window,
+        config.cleanup_interval.duration(),
+        config.dedup_window.secs_i64(),
         shutdown.clone(),
     ));
     let state = Arc::new(AppState {

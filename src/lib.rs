@@ -5,7 +5,8 @@
 //! cli.rs           clap flags; no figment, no I/O
 //! config/          Config + defaults + keys + redacted dump (mod.rs), figment layers and
 //!                  *_FILE / $CREDENTIALS_DIRECTORY secrets (layers.rs), value types and
-//!                  their serde (types.rs), validation (validate.rs); never binds, opens or logs
+//!                  their serde, Seconds (types.rs), validation (validate.rs); durations are
+//!                  converted once, here; never binds, opens or logs
 //! daemon.rs        lifecycle: bind → open store → drop privileges → READY → serve → drain → close
 //! listen.rs        listener addresses, socket_mode, the sockets we created, "listening on"
 //! privdrop.rs      user/group lookup, initgroups → setgid → setuid, verification

@@ -8,8 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::store::{Store, paste};
 
 /// Runs the sweep until `shutdown` is cancelled.
-pub async fn run(store: Store, interval: Duration, dedup_window: u64, shutdown: CancellationToken) {
-    let window = i64::try_from(dedup_window).unwrap_or(i64::MAX);
+pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -19,7 +18,7 @@ pub async fn run(store: Store, interval: Duration, dedup_window: u64, shutdown: 
         }
         let now = crate::clock::now();
         match store
-            .write(move |c| paste::purge_expired(c, now, window))
+            .write(move |c| paste::purge_expired(c, now, dedup_window))
             .await
         {
             Ok(0) => tracing::debug!("expiry sweep: nothing expired"),

@@ -182,6 +182,17 @@ fn invalid_values_are_rejected() {
 }
 
 #[test]
+fn durations_above_100_years_are_rejected_naming_key_and_layer() {
+    let b = Builder::new().toml("max_expiry = 3155760001");
+    let file = b.path("flaskpaste.toml").display().to_string();
+    rejects(b, &["max_expiry", &file, "100 years"]);
+    rejects(
+        Builder::new().env("FLASKPASTE_CLEANUP_INTERVAL", "99999999999"),
+        &["FLASKPASTE_CLEANUP_INTERVAL", "environment"],
+    );
+}
+
+#[test]
 fn unreadable_or_conflicting_secrets_are_errors() {
     rejects(
         Builder::new().env("FLASKPASTE_PROXY_SECRET_FILE", "/nonexistent/secret"),

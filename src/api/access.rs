@@ -74,12 +74,12 @@ pub async fn caller(_state: &AppState, ctx: &Ctx) -> Result<Caller, ApiError> {
 /// Seconds an untouched paste of this trust level lives when the client sets no expiry.
 #[must_use]
 pub fn default_expiry(cfg: &Config, trust: Trust) -> i64 {
-    let secs = match trust {
+    match trust {
         Trust::Anonymous => cfg.expiry_anon,
         Trust::Untrusted => cfg.expiry_untrusted,
         Trust::Trusted => cfg.expiry_trusted,
-    };
-    i64::try_from(secs).unwrap_or(i64::MAX / 2)
+    }
+    .secs_i64()
 }
 
 /// Checks `X-Paste-Password` against a protected paste (hashing on the blocking pool).

@@ -33,7 +33,8 @@ impl Create {
     ) -> Result<Create, ApiError> {
         Ok(Create {
             burn_after_read: header_str(h, "x-burn-after-read").is_some_and(is_true),
-            expiry: header_str(h, "x-expiry").and_then(|v| positive_seconds(v, cfg.max_expiry)),
+            expiry: header_str(h, "x-expiry")
+                .and_then(|v| positive_seconds(v, cfg.max_expiry.get())),
             password: password_header(h)?,
             display_name: display_name(h, authenticated)?,
         })
@@ -64,7 +65,7 @@ impl Update {
             password: password_header(h)?,
             remove_password: header_str(h, "x-remove-password").is_some_and(is_true),
             extend_expiry: header_str(h, "x-extend-expiry")
-                .and_then(|v| positive_seconds(v, cfg.max_expiry)),
+                .and_then(|v| positive_seconds(v, cfg.max_expiry.get())),
             display_name: display_name(h, authenticated)?,
             remove_display_name: header_str(h, "x-remove-display-name").is_some_and(is_true),
         })

@@ -75,7 +75,7 @@ async fn insert(
 ) -> Result<Response<Body>, ApiError> {
     let cfg = &state.config;
     let (window, max) = (
-        i64::try_from(cfg.dedup_window).unwrap_or(i64::MAX),
+        cfg.dedup_window.secs_i64(),
         i64::try_from(cfg.dedup_max).unwrap_or(i64::MAX),
     );
     // A fresh id collides about never; a few tries make it never in practice.
@@ -99,7 +99,7 @@ async fn insert(
             Err(Refusal::Duplicate { count }) => {
                 return Err(ApiError::Duplicate {
                     count,
-                    window_seconds: cfg.dedup_window,
+                    window_seconds: cfg.dedup_window.get(),
                 });
             }
             Err(Refusal::IdTaken) => {}
@@ -308,8 +308,7 @@ async fn changes(state: &AppState, p: &Paste, opts: options::Update) -> Result<C
         changes.display_name = Some(Some(name));
     }
     if let Some(extra) = opts.extend_expiry {
-        let max = i64::try_from(state.config.max_expiry).unwrap_or(i64::MAX / 2);
-        let cap = clock::now() + max;
+        let cap = clock::now() + state.config.max_expiry.secs_i64();
         changes.expires_at = Some(p.expires_at.saturating_add(extra).min(cap));
     }
     Ok(changes)

@@ -17,7 +17,7 @@ use tokio_listener::ListenerAddress;
 
 use crate::cli::Cli;
 
-pub use types::{LogFormat, LogLevel, LogTarget, Secret, SocketMode, TrustedProxy};
+pub use types::{LogFormat, LogLevel, LogTarget, Seconds, Secret, SocketMode, TrustedProxy};
 
 /// Configuration file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_PATH: &str = match option_env!("FLASKPASTE_DEFAULT_CONFIG") {
@@ -141,9 +141,9 @@ pub struct Config {
     /// The syslog socket used when `log_target = "syslog"`.
     pub syslog_socket: PathBuf,
     /// Seconds without a connection after which a socket-activated daemon exits (0: never).
-    pub idle_timeout: u64,
+    pub idle_timeout: Seconds,
     /// Seconds in-flight requests may take to finish after SIGTERM.
-    pub shutdown_timeout: u64,
+    pub shutdown_timeout: Seconds,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
     /// Path prefix the API is served under (`""` or `/something`).
@@ -161,15 +161,15 @@ pub struct Config {
     /// Smallest paste accepted, in bytes (0: no minimum).
     pub min_size: u64,
     /// Inactivity expiry of anonymous pastes, in seconds.
-    pub expiry_anon: u64,
+    pub expiry_anon: Seconds,
     /// Inactivity expiry of pastes by clients with an unregistered certificate.
-    pub expiry_untrusted: u64,
+    pub expiry_untrusted: Seconds,
     /// Inactivity expiry of pastes by clients with a registered certificate.
-    pub expiry_trusted: u64,
+    pub expiry_trusted: Seconds,
     /// Upper bound of `X-Expiry`, in seconds.
-    pub max_expiry: u64,
+    pub max_expiry: Seconds,
     /// Window of the duplicate-content throttle, in seconds.
-    pub dedup_window: u64,
+    pub dedup_window: Seconds,
     /// Identical submissions allowed per window.
     pub dedup_max: u64,
     /// Minimum Shannon entropy in bits per byte (0: off).
@@ -180,12 +180,12 @@ pub struct Config {
     #[serde(deserialize_with = "types::de_lenient_bool")]
     pub require_binary: bool,
     /// Seconds between expiry sweeps (also run once at start).
-    pub cleanup_interval: u64,
+    pub cleanup_interval: Seconds,
     /// Per-client-address limit on creating pastes.
     #[serde(deserialize_with = "types::de_lenient_bool")]
     pub rate_limit: bool,
     /// Length of a rate-limit window, in seconds.
-    pub rate_window: u64,
+    pub rate_window: Seconds,
     /// Creations per window for an anonymous client address.
     pub rate_max: u64,
     /// Multiplier of `rate_max` for clients with a certificate.
@@ -207,8 +207,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: LogLevel::Info,
             syslog_socket: PathBuf::from("/dev/log"),
-            idle_timeout: 0,
-            shutdown_timeout: 30,
+            idle_timeout: Seconds::saturating(0),
+            shutdown_timeout: Seconds::saturating(30),
             max_connections: 1024,
             url_prefix: String::new(),
             proxy_secret: None,
@@ -216,18 +216,18 @@ impl Default for Config {
             max_anon: 3 * 1024 * 1024,
             max_auth: 50 * 1024 * 1024,
             min_size: 0,
-            expiry_anon: 86_400,
-            expiry_untrusted: 604_800,
-            expiry_trusted: 2_592_000,
-            max_expiry: 7_776_000,
-            dedup_window: 3600,
+            expiry_anon: Seconds::saturating(86_400),
+            expiry_untrusted: Seconds::saturating(604_800),
+            expiry_trusted: Seconds::saturating(2_592_000),
+            max_expiry: Seconds::saturating(7_776_000),
+            dedup_window: Seconds::saturating(3600),
             dedup_max: 3,
             min_entropy: 0.0,
             min_entropy_size: 256,
             require_binary: false,
-            cleanup_interval: 3600,
+            cleanup_interval: Seconds::saturating(3600),
             rate_limit: true,
-            rate_window: 60,
+            rate_window: Seconds::saturating(60),
             rate_max: 10,
             rate_auth_mult: 5,
             trusted_proxies: Vec::new(),

@@ -3,6 +3,7 @@
 //! one key against another.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -57,6 +58,81 @@ impl<'de> Deserialize<'de> for SocketMode {
                 &"octal permission bits such as \"0660\"",
             )),
         }
+    }
+}
+
+/// A number of seconds from the configuration, at most [`Seconds::MAX`] (100 years), so
+/// that every conversion is exact and adding one to a Unix time cannot overflow. Written as
+/// a plain integer in TOML, and as digits in the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seconds(u32);
+
+impl Seconds {
+    /// The largest accepted value: 100 years of 365.25 days.
+    pub const MAX: Seconds = Seconds(3_155_760_000);
+
+    /// `secs`, or `None` above [`Seconds::MAX`].
+    #[must_use]
+    pub fn new(secs: u64) -> Option<Seconds> {
+        u32::try_from(secs)
+            .ok()
+            .map(Seconds)
+            .filter(|s| *s <= Seconds::MAX)
+    }
+
+    /// `secs`, or [`Seconds::MAX`] above it (for defaults and tests; loading refuses instead).
+    #[must_use]
+    pub fn saturating(secs: u64) -> Seconds {
+        Seconds::new(secs).unwrap_or(Seconds::MAX)
+    }
+
+    /// The number of seconds.
+    #[must_use]
+    pub fn get(self) -> u64 {
+        u64::from(self.0)
+    }
+
+    /// The number of seconds, for arithmetic on Unix times.
+    #[must_use]
+    pub fn secs_i64(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    /// The same span as a [`Duration`], for timers.
+    #[must_use]
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(self.get())
+    }
+
+    /// Whether this is no time at all (for keys where 0 means "off").
+    #[must_use]
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl PartialEq<u64> for Seconds {
+    fn eq(&self, other: &u64) -> bool {
+        self.get() == *other
+    }
+}
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Read as the plain integer it was, so type errors keep their wording.
+        let secs = u64::deserialize(d)?;
+        Seconds::new(secs).ok_or_else(|| {
+            de::Error::invalid_value(
+                de::Unexpected::Unsigned(secs),
+                &"at most 3155760000 seconds (100 years)",
+            )
+        })
     }
 }
 
@@ -212,8 +288,8 @@ pub(super) fn de_listen<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ListenerA
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::load_with;
     use crate::config::test_support::{cli, env, toml_file};
+    use crate::config::{load_with, to_redacted_toml};
 
     #[test]
     fn env_socket_mode_keeps_octal_meaning() {
@@ -263,5 +339,65 @@ mod tests {
             err.to_string().contains("FLASKPASTE_TRUSTED_PROXIES"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn seconds_read_as_integers_from_file_and_environment() {
+        let f = toml_file("max_expiry = 120\nshutdown_timeout = 0\n");
+        let vars = env(&[("FLASKPASTE_DEDUP_WINDOW", "90")]);
+        let c = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &vars)
+            .unwrap()
+            .config;
+        assert_eq!(c.max_expiry.get(), 120);
+        assert_eq!(c.max_expiry.secs_i64(), 120);
+        assert_eq!(c.dedup_window.duration(), Duration::from_secs(90));
+        assert!(c.shutdown_timeout.is_zero() && !c.max_expiry.is_zero());
+        let dump = to_redacted_toml(&c).unwrap();
+        assert!(
+            dump.contains("max_expiry = 120\n") && dump.contains("dedup_window = 90\n"),
+            "{dump}"
+        );
+    }
+
+    #[test]
+    fn seconds_above_100_years_are_refused_naming_key_and_layer() {
+        let f = toml_file("max_expiry = 3155760000\n");
+        let path = f.path().to_str().unwrap();
+        let c = load_with(&cli(&["--config", path]), &[]).unwrap().config;
+        assert_eq!(c.max_expiry, Seconds::MAX);
+        assert_eq!(Seconds::MAX.secs_i64(), 3_155_760_000);
+
+        let f = toml_file("max_expiry = 3155760001\n");
+        let path = f.path().to_str().unwrap();
+        let text = load_with(&cli(&["--config", path]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("max_expiry") && text.contains(path) && text.contains("100 years"),
+            "{text}"
+        );
+        let f = toml_file("");
+        let vars = env(&[("FLASKPASTE_RATE_WINDOW", "18446744073709551615")]);
+        let text = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &vars)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("FLASKPASTE_RATE_WINDOW") && text.contains("environment"),
+            "{text}"
+        );
+        let f = toml_file("idle_timeout = -1\n");
+        let text = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("idle_timeout"), "{text}");
+    }
+
+    #[test]
+    fn seconds_construct_checked_or_saturating() {
+        assert_eq!(Seconds::new(60).map(Seconds::get), Some(60));
+        assert_eq!(Seconds::new(3_155_760_001), None);
+        assert_eq!(Seconds::new(u64::MAX), None);
+        assert_eq!(Seconds::saturating(u64::MAX), Seconds::MAX);
+        assert_eq!(Seconds::MAX.duration(), Duration::from_secs(3_155_760_000));
     }
 }

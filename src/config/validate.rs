@@ -69,13 +69,13 @@ fn check_pastes(config: &Config) -> Result<(), Error> {
 }
 
 fn check_timers(config: &Config) -> Result<(), Error> {
-    if config.rate_window == 0 {
+    if config.rate_window.is_zero() {
         return Err(Error::Invalid {
             key: "rate_window",
             reason: "must be at least 1 second".into(),
         });
     }
-    if config.cleanup_interval == 0 {
+    if config.cleanup_interval.is_zero() {
         return Err(Error::Invalid {
             key: "cleanup_interval",
             reason: "must be at least 1 second".into(),

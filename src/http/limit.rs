@@ -37,7 +37,7 @@ impl RateLimiter {
             enabled: cfg.rate_limit,
             max: cfg.rate_max,
             auth_mult: cfg.rate_auth_mult.max(1),
-            window: i64::try_from(cfg.rate_window).unwrap_or(i64::MAX / 2),
+            window: cfg.rate_window.secs_i64(),
             windows: Mutex::new(HashMap::new()),
         }
     }
@@ -94,7 +94,7 @@ mod tests {
         let cfg = Config {
             rate_max: max,
             rate_auth_mult: mult,
-            rate_window: window,
+            rate_window: crate::config::Seconds::saturating(window),
             ..Config::default()
         };
         RateLimiter::new(&cfg)
