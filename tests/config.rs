@@ -182,6 +182,16 @@ fn invalid_values_are_rejected() {
 }
 
 #[test]
+fn paste_size_limits_are_checked_against_each_other() {
+    rejects(
+        Builder::new().toml("max_anon = 200\nmax_auth = 100"),
+        &["`max_anon` and `max_auth`", "200", "100"],
+    );
+    rejects(Builder::new().toml("max_anon = 0"), &["max_anon"]);
+    rejects(Builder::new().toml("max_auth = 0"), &["max_auth"]);
+}
+
+#[test]
 fn durations_above_100_years_are_rejected_naming_key_and_layer() {
     let b = Builder::new().toml("max_expiry = 3155760001");
     let file = b.path("flaskpaste.toml").display().to_string();

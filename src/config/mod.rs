@@ -93,6 +93,13 @@ pub enum Error {
     /// A value passed type checks but is not acceptable.
     #[error("invalid value for key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
+    /// Two values are acceptable alone but not together.
+    #[error("invalid values for keys `{key}` and `{other}`: {reason}")]
+    Conflict {
+        key: &'static str,
+        other: &'static str,
+        reason: String,
+    },
 }
 
 impl From<figment::Error> for Error {

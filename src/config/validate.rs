@@ -53,6 +53,7 @@ fn normalise_url_prefix(config: &mut Config) -> Result<(), Error> {
 }
 
 fn check_pastes(config: &Config) -> Result<(), Error> {
+    check_size_limits(config)?;
     if !(6..=32).contains(&config.id_length) {
         return Err(Error::Invalid {
             key: "id_length",
@@ -63,6 +64,30 @@ fn check_pastes(config: &Config) -> Result<(), Error> {
         return Err(Error::Invalid {
             key: "min_entropy",
             reason: "must be between 0 and 8 bits per byte".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A zero limit would refuse every paste; an anonymous limit above the authenticated one
+/// would make a certificate cost size.
+fn check_size_limits(config: &Config) -> Result<(), Error> {
+    for (key, value) in [("max_anon", config.max_anon), ("max_auth", config.max_auth)] {
+        if value == 0 {
+            return Err(Error::Invalid {
+                key,
+                reason: "must be at least 1 byte".into(),
+            });
+        }
+    }
+    if config.max_anon > config.max_auth {
+        return Err(Error::Conflict {
+            key: "max_anon",
+            other: "max_auth",
+            reason: format!(
+                "max_anon ({}) must not exceed max_auth ({})",
+                config.max_anon, config.max_auth
+            ),
         });
     }
     Ok(())
@@ -86,8 +111,76 @@ fn check_timers(config: &Config) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::load_with;
-    use crate::config::test_support::{cli, toml_file};
+    use crate::config::test_support::{cli, env, toml_file};
+    use crate::config::{Error, load_with};
+
+    fn load_toml(text: &str) -> Result<crate::config::Config, Error> {
+        let f = toml_file(text);
+        load_with(&cli(&["--config", f.path().to_str().unwrap()]), &[]).map(|l| l.config)
+    }
+
+    #[test]
+    fn max_anon_above_max_auth_names_both_keys() {
+        let err = load_toml("max_anon = 200\nmax_auth = 100\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Conflict {
+                    key: "max_anon",
+                    other: "max_auth",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid values for keys `max_anon` and `max_auth`: \
+             max_anon (200) must not exceed max_auth (100)"
+        );
+        let c = load_toml("max_anon = 100\nmax_auth = 100\n").unwrap();
+        assert_eq!((c.max_anon, c.max_auth), (100, 100));
+    }
+
+    #[test]
+    fn max_anon_above_max_auth_is_caught_across_layers() {
+        let f = toml_file("max_auth = 1000\n");
+        let vars = env(&[("FLASKPASTE_MAX_ANON", "1001")]);
+        let err = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &vars).unwrap_err();
+        assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    }
+
+    #[test]
+    fn zero_max_anon_is_an_error() {
+        let err = load_toml("max_anon = 0\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    key: "max_anon",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`max_anon`"), "{err}");
+    }
+
+    #[test]
+    fn zero_max_auth_is_an_error_not_a_conflict() {
+        let err = load_toml("max_auth = 0\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    key: "max_auth",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`max_auth`"), "{err}");
+    }
 
     #[test]
     fn url_prefix_is_normalised_and_checked() {
