@@ -336,6 +336,8 @@ mod test_support {
 
 #[cfg(test)]
 mod tests {
+    use serde::de::{self, Deserializer, Visitor};
+
     use super::test_support::{cli, toml_file};
     use super::*;
 
@@ -353,6 +355,117 @@ mod tests {
         assert_eq!(c.max_connections, 1024);
         assert_eq!(c.idle_timeout, 0);
         assert_eq!(c.log_level, LogLevel::Info);
+    }
+
+    /// A deserializer that only records the field names serde asks a struct for.
+    struct FieldNames<'a>(&'a mut Vec<&'static str>);
+
+    impl<'de> Deserializer<'de> for FieldNames<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom(
+                "only a struct's field names are recorded",
+            ))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend_from_slice(fields);
+            Err(de::Error::custom("field names recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    /// `Config`'s keys, as serde's derive names them.
+    fn config_fields() -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        assert!(Config::deserialize(FieldNames(&mut fields)).is_err());
+        assert!(!fields.is_empty(), "Config is no longer a plain struct");
+        fields
+    }
+
+    /// Keys introduced in a `.TP` paragraph of flaskpaste.toml(5): `.BR key " (..."` or
+    /// `.BR first ", " second " (..."`.
+    fn man_page_keys(man: &str) -> Vec<&str> {
+        let mut keys = Vec::new();
+        let mut previous = "";
+        for line in man.lines() {
+            if let Some(mut rest) = line.strip_prefix(".BR ").filter(|_| previous == ".TP") {
+                loop {
+                    let (key, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                    keys.push(key);
+                    match tail.strip_prefix("\", \" ") {
+                        Some(next) => rest = next,
+                        None => break,
+                    }
+                }
+            }
+            previous = line;
+        }
+        keys
+    }
+
+    /// Keys set or shown commented out in flaskpaste.toml.example: `key =` or `# key =`.
+    fn example_keys(example: &str) -> Vec<&str> {
+        example
+            .lines()
+            .filter_map(|l| l.trim_start_matches('#').trim_start().split_once(" ="))
+            .map(|(key, _)| key)
+            .filter(|key| !key.is_empty() && !key.contains(char::is_whitespace))
+            .collect()
+    }
+
+    #[test]
+    fn every_config_key_is_known_and_documented() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let man = std::fs::read_to_string(format!("{root}/man/flaskpaste.toml.5")).unwrap();
+        let example = std::fs::read_to_string(format!("{root}/flaskpaste.toml.example")).unwrap();
+        let (man, example) = (man_page_keys(&man), example_keys(&example));
+        let fields = config_fields();
+        for field in &fields {
+            assert!(
+                KEYS.contains(field),
+                "`{field}` is missing from config::KEYS"
+            );
+            assert!(
+                man.contains(field),
+                "`{field}` is missing from flaskpaste.toml(5)"
+            );
+            assert!(
+                example.contains(field),
+                "`{field}` is missing from flaskpaste.toml.example"
+            );
+        }
+        for key in KEYS {
+            assert!(
+                fields.contains(key),
+                "config::KEYS names `{key}`, not a key"
+            );
+        }
+        for (alias, key) in layers::ALIASES {
+            assert!(
+                fields.contains(key),
+                "alias `{alias}` names `{key}`, not a key"
+            );
+        }
+    }
+
+    #[test]
+    fn documentation_key_scanners_find_keys_and_only_keys() {
+        let man = ".TP\n.BR a \" (x)\"\n.TP\n.BR b \", \" c \" (y)\"\nText\n.BR d .\n";
+        assert_eq!(man_page_keys(man), ["a", "b", "c"]);
+        let example = "e = 1\n#f = 2\n# g = 3\n# h is off (0 = none)\n";
+        assert_eq!(example_keys(example), ["e", "f", "g"]);
     }
 
     #[test]
