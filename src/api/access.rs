@@ -90,14 +90,10 @@ pub async fn check_password(p: &Paste, headers: &HeaderMap) -> Result<(), ApiErr
     let Some(stored) = p.password_hash.clone() else {
         return Ok(());
     };
-    // Decoded exactly as at creation (options::password_header): UTF-8, leniently.
-    let given = headers
+    let value = headers
         .get("x-paste-password")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .ok_or(ApiError::PasswordRequired)?;
-    if given.chars().count() > password::MAX_CHARS {
-        return Err(ApiError::PasswordTooLong);
-    }
+    let given = super::options::password_text(value)?;
     if blocking(move || password::verify(&given, &stored)).await? {
         Ok(())
     } else {

@@ -1,7 +1,7 @@
 //! Request headers and query parameters of the paste endpoints, turned into typed options.
 //! Pure: no I/O.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 use crate::config::Config;
 use crate::http::error::ApiError;
@@ -87,11 +87,22 @@ fn password_header(h: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = h.get("x-paste-password") else {
         return Ok(None);
     };
-    let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    let text = password_text(value)?;
+    Ok((!text.is_empty()).then_some(text))
+}
+
+/// The text of an `X-Paste-Password` value, read the same way when it is set and when it
+/// is checked: UTF-8 only (a lossy decoding would let different bytes open the same paste),
+/// at most [`password::MAX_CHARS`] characters.
+///
+/// # Errors
+/// 400 for bytes that are not UTF-8 or an overlong password.
+pub fn password_text(value: &HeaderValue) -> Result<String, ApiError> {
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| ApiError::PasswordInvalid)?;
     if text.chars().count() > password::MAX_CHARS {
         return Err(ApiError::PasswordTooLong);
     }
-    Ok((!text.is_empty()).then_some(text))
+    Ok(text.to_owned())
 }
 
 /// `X-Display-Name`: only for authenticated clients (ignored otherwise), printable, short.
@@ -103,11 +114,22 @@ fn display_name(h: &HeaderMap, authenticated: bool) -> Result<Option<String>, Ap
     if text.chars().count() > MAX_DISPLAY_NAME {
         return Err(ApiError::DisplayNameTooLong);
     }
-    if text.chars().any(char::is_control) {
+    if text.chars().any(hidden_or_breaking) {
         return Err(ApiError::DisplayNameInvalid);
     }
     let text = text.trim();
     Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Characters a display name must not hold: controls, format characters (bidi overrides,
+/// zero-width characters, the BOM), which can make a name read as something else, and line
+/// or paragraph separators.
+fn hidden_or_breaking(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+    )
 }
 
 /// The value of `name` in a query string (no percent-decoding: values here are plain).
@@ -205,6 +227,43 @@ mod tests {
         assert!(matches!(
             display_name(&headers(&[("x-display-name", "a\tb")]), true),
             Err(ApiError::DisplayNameInvalid)
+        ));
+        for hidden in [
+            "evil\u{202e}gpj.exe",
+            "zero\u{200b}width",
+            "\u{feff}bom",
+            "line\u{2028}break",
+            "para\u{2029}break",
+            "join\u{2060}er",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("x-display-name", HeaderValue::from_str(hidden).unwrap());
+            assert!(
+                matches!(display_name(&h, true), Err(ApiError::DisplayNameInvalid)),
+                "{hidden:?}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-display-name",
+            HeaderValue::from_str("Zoë's notes 📝").unwrap(),
+        );
+        assert_eq!(
+            display_name(&h, true).unwrap().as_deref(),
+            Some("Zoë's notes 📝")
+        );
+    }
+
+    #[test]
+    fn passwords_that_are_not_utf8_are_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-paste-password",
+            HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+        );
+        assert!(matches!(
+            password_header(&h),
+            Err(ApiError::PasswordInvalid)
         ));
     }
 

@@ -42,7 +42,7 @@ pub fn respond(
 ) -> Result<Response<Body>, ApiError> {
     let etag = quoted(&p.content_hash);
     if let Some(tags) = header_str(headers, header::IF_NONE_MATCH) {
-        if tags.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
+        if none_match_hits(tags, &etag) {
             let mut resp = empty(StatusCode::NOT_MODIFIED);
             set_header(&mut resp, header::ETAG, &etag);
             return Ok(resp);
@@ -134,6 +134,14 @@ fn content_headers(resp: &mut Response<Body>, p: &Paste, download: bool) {
     }
 }
 
+/// Whether `If-None-Match` names `etag` (or `*`). The comparison is weak (RFC 9110
+/// §13.1.2): `W/"x"` matches `"x"`, as a proxy that compresses turns a strong tag weak.
+fn none_match_hits(tags: &str, etag: &str) -> bool {
+    tags.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
@@ -150,5 +158,27 @@ fn quoted(text: &str) -> String {
 fn set_header(resp: &mut Response<Body>, name: header::HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert(name, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let etag = "\"abc\"";
+        for hit in [
+            "\"abc\"",
+            "W/\"abc\"",
+            " W/\"abc\" ",
+            "\"x\", W/\"abc\"",
+            "*",
+        ] {
+            assert!(none_match_hits(hit, etag), "{hit}");
+        }
+        for miss in ["\"abcd\"", "W/\"ab\"", "w/\"abc\"", "abc", "W/abc", ""] {
+            assert!(!none_match_hits(miss, etag), "{miss}");
+        }
     }
 }

@@ -127,9 +127,14 @@ impl Provider for EnvLayer {
             .0
             .iter()
             .map(|(k, v)| {
-                let value = match v.parse::<Value>() {
-                    Ok(value) => value,
-                    Err(never) => match never {},
+                // A secret is the bytes given: `00123` must not become the number 123.
+                let value = if SECRET_KEYS.contains(&k.as_str()) {
+                    Value::from(v.clone())
+                } else {
+                    match v.parse::<Value>() {
+                        Ok(value) => value,
+                        Err(never) => match never {},
+                    }
                 };
                 (k.clone(), value)
             })
@@ -247,6 +252,18 @@ mod tests {
         assert_eq!(c.proxy_secret.as_ref().unwrap().expose(), b"hunter2");
         let dump = to_redacted_toml(&c).unwrap();
         assert!(dump.contains("proxy_secret = \"<redacted>\"") && !dump.contains("hunter2"));
+    }
+
+    #[test]
+    fn secrets_from_the_environment_are_taken_as_written() {
+        let f = toml_file("");
+        for raw in ["00123", "1e3", "true", "0x10", "[1]"] {
+            let vars = env(&[("FLASKPASTE_PROXY_SECRET", raw)]);
+            let c = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &vars)
+                .unwrap()
+                .config;
+            assert_eq!(c.proxy_secret.unwrap().expose(), raw.as_bytes(), "{raw}");
+        }
     }
 
     #[test]

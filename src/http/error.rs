@@ -28,6 +28,8 @@ pub enum ApiError {
         authenticated: bool,
     },
     PasswordTooLong,
+    /// `X-Paste-Password` is not UTF-8.
+    PasswordInvalid,
     DisplayNameTooLong,
     DisplayNameInvalid,
     EntropyTooLow {
@@ -104,6 +106,7 @@ impl ApiError {
                        "authenticated": authenticated}),
             ),
             ApiError::PasswordTooLong => msg(S::BAD_REQUEST, "Password too long (max 1024 chars)"),
+            ApiError::PasswordInvalid => msg(S::BAD_REQUEST, "Password must be valid UTF-8"),
             ApiError::DisplayNameTooLong => {
                 msg(S::BAD_REQUEST, "Display name too long (max 128 chars)")
             }

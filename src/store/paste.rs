@@ -110,6 +110,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Paste> {
 }
 
 /// Counts the content against the duplicate throttle and inserts the paste, atomically.
+/// Password-protected and burn-after-read pastes are neither counted nor refused: their
+/// count would tell anyone who posts the same bytes that someone else pasted them.
 ///
 /// # Errors
 /// SQLite errors.
@@ -124,7 +126,8 @@ pub fn insert(
     {
         return Ok(Err(Refusal::IdTaken));
     }
-    if dedup_max > 0 {
+    let private = p.password_hash.is_some() || p.burn_after_read;
+    if dedup_max > 0 && !private {
         if let Some(count) =
             count_duplicate(c, &p.content_hash, p.created_at, dedup_window, dedup_max)?
         {

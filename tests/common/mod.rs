@@ -430,6 +430,29 @@ impl Daemon {
         request_unix(&self.sock, method, path, headers, body.into()).await
     }
 
+    /// A request whose header values are raw bytes, not necessarily UTF-8.
+    pub async fn req_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: &[u8],
+    ) -> Resp {
+        let mut req = build(method, path, &[], body.to_vec());
+        for (k, v) in headers {
+            req.headers_mut().append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        let io = tokio::net::UnixStream::connect(&self.sock).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        collect(sender.send_request(req).await.unwrap()).await
+    }
+
     /// `POST /` with `body`; returns the response.
     pub async fn post(&self, body: impl Into<Vec<u8>>, headers: &[(&str, &str)]) -> Resp {
         self.send("POST", "/", headers, body).await
