@@ -59,13 +59,14 @@ impl Limit {
     /// Reads the body, holding at most the limit.
     ///
     /// # Errors
-    /// 413 past the limit, 400 when the body cannot be read.
+    /// 413 past the limit, 408 when the body is too slow, 400 when it cannot be read.
     pub async fn read(&self, body: Incoming) -> Result<Bytes, ApiError> {
         read_body(body, self.max_size, self.declared)
             .await
             .map_err(|e| match e {
                 BodyError::TooLarge { received } => self.too_large(received),
                 BodyError::Read(_) => ApiError::NoContent,
+                BodyError::Timeout => ApiError::RequestTimeout,
             })
     }
 

@@ -57,6 +57,8 @@ pub enum ApiError {
     RangeNotSatisfiable {
         size: u64,
     },
+    /// The request body stalled or was too slow; the connection is closed after the answer.
+    RequestTimeout,
     /// 503 from `/health`.
     Unhealthy,
     /// 500: the cause is logged, the client hears nothing of it.
@@ -156,6 +158,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => {
                 msg(S::RANGE_NOT_SATISFIABLE, "Requested range not satisfiable")
             }
+            ApiError::RequestTimeout => msg(S::REQUEST_TIMEOUT, "Request timeout"),
             ApiError::Unhealthy => (
                 S::SERVICE_UNAVAILABLE,
                 json!({"status": "unhealthy", "database": "error",
@@ -189,6 +192,10 @@ impl ApiError {
                     HeaderValue::from_str(&format!("bytes */{size}"))
                         .expect("digits are a valid header value"),
                 );
+            }
+            // The rest of a slow body is never read: hyper closes the connection after this.
+            ApiError::RequestTimeout => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 //! the bounded body read and header helpers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
@@ -11,6 +12,18 @@ use http_body_util::BodyExt;
 use super::peer::{Remote, client_address};
 use crate::ids::Fingerprint;
 use crate::security::identity::client_identity;
+
+/// A body that sends nothing for this long is given up (408): long enough for a congested
+/// mobile link to get its next segment through, short enough that a silent client hands its
+/// connection slot back within seconds instead of holding it for good.
+pub const BODY_STALL: Duration = Duration::from_secs(10);
+/// Every body may take at least this long in total, however little it sends: a client that
+/// trickles a byte every few seconds (never stalling) is cut off after it.
+pub const BODY_DEADLINE_FLOOR: Duration = Duration::from_secs(60);
+/// Past the floor, a body must have averaged this many bytes per second: the total deadline
+/// grows by one second per this many bytes received (64 kbit/s, slower than any real
+/// uplink; a 50 MiB upload may take almost two hours).
+pub const BODY_MIN_RATE: u64 = 8 * 1024;
 
 /// Longest client-supplied request id that is echoed.
 const MAX_REQUEST_ID: usize = 128;
@@ -111,6 +124,31 @@ pub enum BodyError {
     TooLarge { received: u64 },
     /// The client stopped sending or the connection failed.
     Read(String),
+    /// The body stalled for [`BODY_STALL`] or took longer than its total deadline.
+    Timeout,
+}
+
+/// How long a body may take: [`read_body`] uses the constants, tests shorter values.
+#[derive(Debug, Clone, Copy)]
+struct BodyTimes {
+    stall: Duration,
+    floor: Duration,
+    min_rate: u64,
+}
+
+impl BodyTimes {
+    const REAL: BodyTimes = BodyTimes {
+        stall: BODY_STALL,
+        floor: BODY_DEADLINE_FLOOR,
+        min_rate: BODY_MIN_RATE,
+    };
+
+    /// How long to wait for the next frame, `elapsed` into the body with `received` bytes in.
+    fn wait(&self, elapsed: Duration, received: u64) -> Duration {
+        let earned = Duration::from_secs(received / self.min_rate.max(1));
+        let deadline = self.floor.saturating_add(earned);
+        self.stall.min(deadline.saturating_sub(elapsed))
+    }
 }
 
 /// The declared `Content-Length`, when present and a number.
@@ -132,22 +170,41 @@ pub fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Optio
 }
 
 /// Reads the whole body, never holding more than `limit` bytes: a chunked body is cut off
-/// as soon as it passes the limit.
+/// as soon as it passes the limit. A body that stalls for [`BODY_STALL`], or is still
+/// arriving past [`BODY_DEADLINE_FLOOR`] plus a second per [`BODY_MIN_RATE`] bytes, is
+/// given up.
 ///
 /// # Errors
-/// [`BodyError::TooLarge`] past the limit, [`BodyError::Read`] when the body fails.
-pub async fn read_body<B>(
+/// [`BodyError::TooLarge`] past the limit, [`BodyError::Timeout`] when too slow,
+/// [`BodyError::Read`] when the body fails.
+pub async fn read_body<B>(body: B, limit: u64, declared: Option<u64>) -> Result<Bytes, BodyError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    read_body_within(body, limit, declared, BodyTimes::REAL).await
+}
+
+async fn read_body_within<B>(
     mut body: B,
     limit: u64,
     declared: Option<u64>,
+    times: BodyTimes,
 ) -> Result<Bytes, BodyError>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
+    let started = tokio::time::Instant::now();
     let capacity = usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0);
     let mut buf = BytesMut::with_capacity(capacity);
-    while let Some(frame) = body.frame().await {
+    loop {
+        let wait = times.wait(started.elapsed(), buf.len() as u64);
+        let frame = match tokio::time::timeout(wait, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => return Err(BodyError::Timeout),
+        };
         let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
             let received = (buf.len() + data.len()) as u64;
@@ -192,7 +249,71 @@ fn new_request_id() -> HeaderValue {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
+    use http_body_util::channel::Channel;
+
     use super::*;
+
+    const FAST: BodyTimes = BodyTimes {
+        stall: Duration::from_millis(200),
+        floor: Duration::from_millis(600),
+        min_rate: 1024,
+    };
+
+    #[tokio::test]
+    async fn a_stalled_body_times_out() {
+        let (mut tx, body) = Channel::<Bytes, Infallible>::new(4);
+        tx.send_data(Bytes::from_static(b"abc")).await.unwrap();
+        let started = std::time::Instant::now();
+        let got = read_body_within(body, 100, Some(10), FAST).await;
+        assert!(matches!(got, Err(BodyError::Timeout)), "{got:?}");
+        assert!(started.elapsed() < Duration::from_millis(500));
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_trickling_body_is_cut_at_its_total_deadline() {
+        let (mut tx, body) = Channel::<Bytes, Infallible>::new(4);
+        let trickle = tokio::spawn(async move {
+            for _ in 0..40 {
+                if tx.send_data(Bytes::from_static(b"x")).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let started = std::time::Instant::now();
+        let got = read_body_within(body, 100, Some(40), FAST).await;
+        assert!(matches!(got, Err(BodyError::Timeout)), "{got:?}");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(550) && took < Duration::from_millis(1500));
+        trickle.abort();
+    }
+
+    #[tokio::test]
+    async fn a_steady_body_is_read_whole() {
+        let (mut tx, body) = Channel::<Bytes, Infallible>::new(4);
+        let feed = tokio::spawn(async move {
+            for _ in 0..3 {
+                tx.send_data(Bytes::from(vec![7u8; 1024])).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let got = read_body_within(body, 4096, None, FAST).await.unwrap();
+        assert_eq!(got.len(), 3 * 1024);
+        feed.await.unwrap();
+    }
+
+    #[test]
+    fn the_deadline_grows_with_the_bytes_received() {
+        let t = BodyTimes::REAL;
+        assert_eq!(t.wait(Duration::ZERO, 0), BODY_STALL);
+        assert_eq!(t.wait(Duration::from_secs(55), 0), Duration::from_secs(5));
+        assert_eq!(t.wait(Duration::from_secs(61), 0), Duration::ZERO);
+        let megabyte_late = t.wait(Duration::from_secs(61), 1024 * 1024);
+        assert_eq!(megabyte_late, BODY_STALL);
+    }
 
     #[test]
     fn printable_short_ids_are_kept_others_replaced() {

@@ -1,0 +1,83 @@
+//! Slow and stalled clients against the real binary: they get bounded time, then lose their
+//! connection, and `/health` keeps answering meanwhile.
+
+#![expect(clippy::unwrap_used, reason = "test: any failure is the test's")]
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use common::{Builder, PATIENCE};
+use tokio::io::AsyncWriteExt;
+
+/// The daemon's stall limit for request bodies (`http::request::BODY_STALL`).
+const BODY_STALL: Duration = Duration::from_secs(10);
+
+/// `/health` answers within a second.
+async fn assert_healthy_quickly(d: &common::Daemon) {
+    let started = Instant::now();
+    let resp = tokio::time::timeout(Duration::from_secs(1), d.req("GET", "/health", &[]))
+        .await
+        .expect("/health did not answer within 1 s");
+    assert_eq!(resp.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn stalled_body_gets_408_and_frees_the_connection() {
+    let d = Builder::new().toml("max_connections = 2").spawn();
+    // Both connection slots: a body that declares 1000 bytes, sends three, and stops.
+    let mut stalled: Vec<UnixStream> = (0..2)
+        .map(|_| {
+            let mut conn = UnixStream::connect(&d.sock).unwrap();
+            conn.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+                .unwrap();
+            conn
+        })
+        .collect();
+    let started = Instant::now();
+    for conn in &mut stalled {
+        let (got, _) = common::read_until_closed(conn);
+        assert!(got.starts_with("HTTP/1.1 408"), "{got:?}");
+        assert!(
+            got.to_ascii_lowercase().contains("connection: close"),
+            "{got:?}"
+        );
+        assert!(got.ends_with(r#"{"error":"Request timeout"}"#), "{got:?}");
+    }
+    let took = started.elapsed();
+    assert!(took < BODY_STALL + Duration::from_secs(5), "{took:?}");
+    // The slots are free again.
+    assert_healthy_quickly(&d).await;
+}
+
+#[tokio::test]
+async fn health_answers_while_many_bodies_trickle() {
+    let d = Builder::new().spawn();
+    let mut tricklers = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let sock = d.sock.clone();
+        tricklers.spawn(async move {
+            let mut conn = tokio::net::UnixStream::connect(sock).await.unwrap();
+            conn.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+                .await
+                .unwrap();
+            // One byte every 2 s: never a stall, bounded by the test's own end.
+            for _ in 0..10 {
+                if conn.write_all(b"x").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+    }
+    let until = Instant::now() + Duration::from_secs(10).min(PATIENCE);
+    while Instant::now() < until {
+        assert_healthy_quickly(&d).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    // Closes the connections now, not when the daemon's drain gives up on them.
+    tricklers.shutdown().await;
+}
