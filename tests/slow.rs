@@ -81,3 +81,39 @@ async fn health_answers_while_many_bodies_trickle() {
     // Closes the connections now, not when the daemon's drain gives up on them.
     tricklers.shutdown().await;
 }
+
+/// The daemon's virtual memory size in KiB (`VmSize` of `/proc/PID/status`).
+fn vm_size_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn declared_lengths_reserve_no_memory_before_the_bytes_arrive() {
+    let d = Builder::new()
+        .toml("max_anon = 52428800\nmax_auth = 52428800")
+        .spawn();
+    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 52428800\r\n\r\nabc";
+    // One first, so the memory every request needs anyway is in the baseline.
+    let mut warm = tokio::net::UnixStream::connect(&d.sock).await.unwrap();
+    warm.write_all(request).await.unwrap();
+    assert_healthy_quickly(&d).await;
+    let before = vm_size_kib(d.pid());
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        let mut conn = tokio::net::UnixStream::connect(&d.sock).await.unwrap();
+        conn.write_all(request).await.unwrap();
+        idle.push(conn);
+    }
+    // The bodies wait well inside BODY_STALL; every request has reached its handler once
+    // a few later requests on other connections have been answered.
+    for _ in 0..3 {
+        assert_healthy_quickly(&d).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let grown_mib = vm_size_kib(d.pid()).saturating_sub(before) / 1024;
+    // 40 × 50 MiB would be 2000 MiB reserved up front.
+    assert!(grown_mib < 256, "VmSize grew by {grown_mib} MiB");
+    drop((warm, idle));
+}

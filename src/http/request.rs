@@ -25,6 +25,10 @@ pub const BODY_DEADLINE_FLOOR: Duration = Duration::from_secs(60);
 /// uplink; a 50 MiB upload may take almost two hours).
 pub const BODY_MIN_RATE: u64 = 8 * 1024;
 
+/// Most room reserved for a body before its bytes arrive: a declared `Content-Length` is
+/// only a claim, and reserving it whole let idle requests claim gigabytes between them.
+const BODY_FIRST_ALLOCATION: u64 = 64 * 1024;
+
 /// Longest client-supplied request id that is echoed.
 const MAX_REQUEST_ID: usize = 128;
 
@@ -196,7 +200,8 @@ where
     B::Error: std::fmt::Display,
 {
     let started = tokio::time::Instant::now();
-    let capacity = usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0);
+    let first = declared.unwrap_or(0).min(limit).min(BODY_FIRST_ALLOCATION);
+    let capacity = usize::try_from(first).unwrap_or(0);
     let mut buf = BytesMut::with_capacity(capacity);
     loop {
         let wait = times.wait(started.elapsed(), buf.len() as u64);
