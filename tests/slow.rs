@@ -117,3 +117,30 @@ async fn declared_lengths_reserve_no_memory_before_the_bytes_arrive() {
     assert!(grown_mib < 256, "VmSize grew by {grown_mib} MiB");
     drop((warm, idle));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection_after_write_timeout() {
+    let d = Builder::new()
+        .toml("max_connections = 1\nwrite_timeout = 2\nmax_anon = 8388608\nmax_auth = 8388608")
+        .spawn();
+    let size = 6 * 1024 * 1024;
+    let id = common::id(&d.create(common::noise(size), &[]).await);
+    // Asks for 6 MiB, far more than the socket buffers hold, and never reads.
+    let mut stalled = UnixStream::connect(&d.sock).unwrap();
+    write!(stalled, "GET /{id}/raw HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let started = Instant::now();
+    // The only connection slot comes back once the daemon gives up on the reader.
+    let limit = Duration::from_secs(2 + 5);
+    let resp = tokio::time::timeout(limit, d.req("GET", "/health", &[]))
+        .await
+        .expect("the stalled reader still holds the only slot");
+    assert_eq!(resp.status, 200);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    let (got, _) = common::read_until_closed(&mut stalled);
+    assert!(
+        got.starts_with("HTTP/1.1 200"),
+        "{:?}",
+        &got[..got.len().min(80)]
+    );
+    assert!(got.len() < size, "the whole paste was sent");
+}

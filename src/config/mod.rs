@@ -45,6 +45,7 @@ const KEYS: &[&str] = &[
     "idle_timeout",
     "shutdown_timeout",
     "max_connections",
+    "write_timeout",
     "url_prefix",
     "proxy_secret",
     "id_length",
@@ -153,6 +154,8 @@ pub struct Config {
     pub shutdown_timeout: Seconds,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Seconds a response write may make no progress before the connection is dropped (0: never).
+    pub write_timeout: Seconds,
     /// Path prefix the API is served under (`""` or `/something`).
     #[serde(deserialize_with = "types::de_lenient_string")]
     pub url_prefix: String,
@@ -217,6 +220,7 @@ impl Default for Config {
             idle_timeout: Seconds::saturating(0),
             shutdown_timeout: Seconds::saturating(30),
             max_connections: 1024,
+            write_timeout: Seconds::saturating(30),
             url_prefix: String::new(),
             proxy_secret: None,
             id_length: 12,

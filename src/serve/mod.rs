@@ -1,7 +1,9 @@
 //! Serving, above the handlers: accept loops and connections (hyper-util's auto builder,
 //! HTTP/1.1 and h2c), a cap on concurrent connections, header and idle timeouts, graceful
-//! drain, the idle exit of a socket-activated daemon; and, in [`router`], the route table.
+//! drain, the idle exit of a socket-activated daemon, the write timeout on every connection
+//! ([`io`]); and, in [`router`], the route table.
 
+mod io;
 pub mod router;
 
 use std::convert::Infallible;
@@ -192,15 +194,18 @@ fn spawn_connection(
     accepted: Accepted,
 ) {
     let Accepted { conn, peer, permit } = accepted;
-    let state = Arc::clone(state);
+    let timeout = Some(state.config.write_timeout)
+        .filter(|t| !t.is_zero())
+        .map(crate::config::Seconds::duration);
     let remote = Remote::new(peer);
+    let state = Arc::clone(state);
     let service = service_fn(move |req| {
         let state = Arc::clone(&state);
         let remote = remote.clone();
         async move { Ok::<_, Infallible>(router::handle(&state, remote, req).await) }
     });
     let conn = builder
-        .serve_connection(TokioIo::new(conn), service)
+        .serve_connection(TokioIo::new(io::WriteTimeout::new(conn, timeout)), service)
         .into_owned();
     let served = graceful.watch(conn);
     activity.opened();
