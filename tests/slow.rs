@@ -144,3 +144,28 @@ async fn a_client_that_stops_reading_loses_its_connection_after_write_timeout() 
     );
     assert!(got.len() < size, "the whole paste was sent");
 }
+
+#[test]
+fn loopback_clients_are_not_held_to_max_connections_per_ip() {
+    use std::io::Read;
+    let mut d = Builder::new()
+        .toml("max_connections_per_ip = 2")
+        .listen(&["127.0.0.1:0"])
+        .spawn();
+    let addr = common::tcp_address(&d.wait_log("listening on"));
+    // Six connections open at once from one (loopback) address, each served.
+    let mut conns: Vec<std::net::TcpStream> = (0..6)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    for conn in &mut conns {
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+    }
+    for conn in &mut conns {
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut buf = [0u8; 64];
+        let n = conn.read(&mut buf).unwrap();
+        let got = String::from_utf8_lossy(&buf[..n]);
+        assert!(got.starts_with("HTTP/1.1 200"), "{got:?}");
+    }
+}

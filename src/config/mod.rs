@@ -46,6 +46,7 @@ const KEYS: &[&str] = &[
     "shutdown_timeout",
     "max_connections",
     "write_timeout",
+    "max_connections_per_ip",
     "url_prefix",
     "proxy_secret",
     "id_length",
@@ -154,6 +155,9 @@ pub struct Config {
     pub shutdown_timeout: Seconds,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections one client address may hold at once (0: no cap); loopback, Unix-socket
+    /// and `trusted_proxies` peers are not counted.
+    pub max_connections_per_ip: usize,
     /// Seconds a response write may make no progress before the connection is dropped (0: never).
     pub write_timeout: Seconds,
     /// Path prefix the API is served under (`""` or `/something`).
@@ -221,6 +225,7 @@ impl Default for Config {
             shutdown_timeout: Seconds::saturating(30),
             max_connections: 1024,
             write_timeout: Seconds::saturating(30),
+            max_connections_per_ip: 32,
             url_prefix: String::new(),
             proxy_secret: None,
             id_length: 12,

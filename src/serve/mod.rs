@@ -1,9 +1,11 @@
 //! Serving, above the handlers: accept loops and connections (hyper-util's auto builder,
-//! HTTP/1.1 and h2c), a cap on concurrent connections, header and idle timeouts, graceful
+//! HTTP/1.1 and h2c), a cap on concurrent connections (and per client address, [`peers`]),
+//! header and idle timeouts, graceful
 //! drain, the idle exit of a socket-activated daemon, the write timeout on every connection
 //! ([`io`]); and, in [`router`], the route table.
 
 mod io;
+mod peers;
 pub mod router;
 
 use std::convert::Infallible;
@@ -23,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use crate::api::AppState;
 use crate::http::peer::{Peer, Remote};
 use crate::listen::Bound;
+use peers::{Admission, PerAddress};
 
 /// Time a client has to send a complete request head. HTTP/1 also counts an idle keep-alive
 /// connection's wait for its next request against it, so it doubles as the idle timeout.
@@ -50,6 +53,8 @@ struct Accepted {
     conn: Connection,
     peer: Peer,
     permit: OwnedSemaphorePermit,
+    /// The connection's count against `max_connections_per_ip`, when counted.
+    slot: Option<peers::Slot>,
 }
 
 /// Counts open connections and wakes the idle watcher on every change.
@@ -81,11 +86,16 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let activity = Arc::new(Activity::default());
     let tasks = TaskTracker::new();
+    let per_address = PerAddress::new(
+        state.config.max_connections_per_ip,
+        &state.config.trusted_proxies,
+    );
     let (conn_tx, mut conn_rx) = mpsc::channel::<Accepted>(64);
     for bound in listeners {
         tasks.spawn(accept_loop(
             bound,
             Arc::clone(&permits),
+            Arc::clone(&per_address),
             conn_tx.clone(),
             shutdown.clone(),
         ));
@@ -148,6 +158,7 @@ fn builder() -> auto::Builder<TokioExecutor> {
 async fn accept_loop(
     mut bound: Bound,
     permits: Arc<Semaphore>,
+    per_address: Arc<PerAddress>,
     tx: mpsc::Sender<Accepted>,
     shutdown: CancellationToken,
 ) {
@@ -172,7 +183,22 @@ async fn accept_loop(
                     SomeSocketAddr::Stdio => Peer::Stdio,
                     _ => Peer::Unix,
                 };
-                if tx.send(Accepted { conn, peer, permit }).await.is_err() {
+                let slot = match per_address.admit(&peer) {
+                    Admission::Exempt => None,
+                    Admission::Counted(slot) => Some(slot),
+                    // Closed at once: answering would spend on the client what the cap saves.
+                    Admission::Refused(ip) => {
+                        tracing::debug!("{ip} is at max_connections_per_ip; connection closed");
+                        continue;
+                    }
+                };
+                let accepted = Accepted {
+                    conn,
+                    peer,
+                    permit,
+                    slot,
+                };
+                if tx.send(accepted).await.is_err() {
                     return;
                 }
             }
@@ -193,7 +219,12 @@ fn spawn_connection(
     activity: &Arc<Activity>,
     accepted: Accepted,
 ) {
-    let Accepted { conn, peer, permit } = accepted;
+    let Accepted {
+        conn,
+        peer,
+        permit,
+        slot,
+    } = accepted;
     let timeout = Some(state.config.write_timeout)
         .filter(|t| !t.is_zero())
         .map(crate::config::Seconds::duration);
@@ -214,7 +245,7 @@ fn spawn_connection(
         if let Err(err) = served.await {
             tracing::debug!("connection ended with an error: {err}");
         }
-        drop(permit);
+        drop((permit, slot));
         activity.closed();
     });
 }
