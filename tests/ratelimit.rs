@@ -1,5 +1,5 @@
-//! Rate limits on creation against the real binary: per client address, with headers, the
-//! certificate multiplier, and clients behind a trusted proxy.
+//! Rate limits on creation and content updates against the real binary: per client address,
+//! with headers, the certificate multiplier, and clients behind a trusted proxy.
 
 mod common;
 
@@ -58,4 +58,27 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
         .spawn();
     assert_eq!(direct.post("a", &from("198.51.100.1")).await.status, 201);
     assert_eq!(direct.post("b", &from("198.51.100.2")).await.status, 429);
+}
+
+#[tokio::test]
+async fn updates_count_against_the_rate_limit_with_headers() {
+    let d = Builder::new()
+        .toml("rate_limit = true\nrate_max = 2\nrate_window = 60")
+        .spawn();
+    let created = d.create("first", &[]).await;
+    let path = format!("/{}", common::id(&created));
+    let token = created["owner_token"].as_str().unwrap().to_owned();
+    let owner = [("x-owner-token", token.as_str())];
+    let updated = d.send("PUT", &path, &owner, "second").await;
+    assert_eq!(updated.status, 200);
+    assert_eq!(updated.header("x-ratelimit-limit"), Some("2"));
+    assert_eq!(updated.header("x-ratelimit-remaining"), Some("0"));
+    assert!(updated.header("x-ratelimit-reset").is_some());
+    let refused = d.send("PUT", &path, &owner, "third").await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["error"], "Rate limit exceeded");
+    assert!(refused.header("retry-after").is_some());
+    // The refused update changed nothing.
+    let raw = d.req("GET", &format!("{path}/raw"), &[]).await;
+    assert_eq!(raw.body, b"second");
 }

@@ -260,7 +260,7 @@ pub async fn delete(
 /// `PUT /{id}`: new content and/or metadata, by the owner.
 ///
 /// # Errors
-/// 400 no updates, burn-after-read, bad headers or content; 401; 403; 404; 413.
+/// 400 no updates, burn-after-read, bad headers or content; 401; 403; 404; 413; 429.
 pub async fn update(
     state: &AppState,
     req: Request<'_>,
@@ -272,6 +272,8 @@ pub async fn update(
         return Err(ApiError::BurnNotUpdatable);
     }
     let limit = Limit::check(state, &caller, req.headers())?;
+    // A content update costs what a creation does: it counts against the same limit.
+    let verdict = upload::count_rate(state, req.ctx, &caller)?;
     let opts = options::Update::from_headers(req.headers(), caller.authenticated(), &state.config)?;
     let raw = limit.read(req.body).await?;
     let content = match raw.is_empty() {
@@ -289,7 +291,11 @@ pub async fn update(
         .write(move |c| paste::update(c, id.as_str(), now, &changes))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
-    Ok(json(StatusCode::OK, &PasteDoc::updated(&updated)))
+    let mut resp = json(StatusCode::OK, &PasteDoc::updated(&updated));
+    if let Some(v) = &verdict {
+        apply_headers(resp.headers_mut(), v);
+    }
+    Ok(resp)
 }
 
 /// The metadata changes an update's headers ask for.
