@@ -106,6 +106,20 @@ fn service_unit_runs_the_daemon_socket_activated_and_notifying() {
 }
 
 #[test]
+fn service_unit_leaves_file_descriptors_above_max_connections() {
+    let service =
+        std::fs::read_to_string(Path::new(REPO).join("systemd/flaskpaste.service")).unwrap();
+    let nofile: u64 = service
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .expect("LimitNOFILE= is set")
+        .parse()
+        .unwrap();
+    // The default max_connections, plus the database, sockets and room for a raised limit.
+    assert!(nofile >= 8 * 1024, "LimitNOFILE={nofile}");
+}
+
+#[test]
 fn man_pages_have_no_formatting_warnings() {
     if !have("groff") {
         return;
