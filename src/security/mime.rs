@@ -14,6 +14,11 @@ const GENERIC: &[&str] = &[
 /// first 256 bytes of a longer file; the reference lists Matroska by this magic alone.
 const EBML: &[u8] = &[0x1a, 0x45, 0xdf, 0xa3];
 
+/// How much of the content the magic library sees. Every format of the reference's table is
+/// told by its first few KiB; beyond them its container parsers (OLE compound files above
+/// all) would walk attacker-built tables at the cost of seconds and gigabytes.
+const MAGIC_PREFIX: usize = 16 * 1024;
+
 /// The MIME type to store for `content`, given the request's Content-Type header.
 #[must_use]
 pub fn sniff(content: &[u8], content_type: Option<&str>) -> String {
@@ -35,9 +40,10 @@ pub fn sniff(content: &[u8], content_type: Option<&str>) -> String {
 /// The binary format `content` starts with. The magic library's guesses from text
 /// (scripts, markup) are not formats of the reference's table: such text stays text.
 fn magic(content: &[u8]) -> Option<&'static str> {
-    match infer::get(content) {
+    let head = content.get(..MAGIC_PREFIX).unwrap_or(content);
+    match infer::get(head) {
         Some(kind) if kind.matcher_type() != infer::MatcherType::Text => Some(kind.mime_type()),
-        _ if content.starts_with(EBML) => Some("video/x-matroska"),
+        _ if head.starts_with(EBML) => Some("video/x-matroska"),
         _ => None,
     }
 }
@@ -248,6 +254,14 @@ mod tests {
             sniff(&[0xff, 0xfe, 0x00, 0x81], None),
             "application/octet-stream"
         );
+    }
+
+    #[test]
+    fn text_is_judged_by_the_whole_content_not_the_magic_prefix() {
+        let mut late_binary = vec![b'a'; MAGIC_PREFIX * 2];
+        late_binary.push(0xff);
+        assert_eq!(sniff(&late_binary, None), "application/octet-stream");
+        assert_eq!(sniff(&late_binary[..MAGIC_PREFIX * 2], None), "text/plain");
     }
 
     #[test]

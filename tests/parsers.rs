@@ -1,0 +1,76 @@
+//! Parsers cannot be turned against the daemon: crafted uploads cost bounded time and
+//! memory, and large uploads are checked off the async workers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Builder, Daemon};
+
+/// The daemon's peak resident memory (`VmHWM`), in KiB.
+fn peak_kib(d: &Daemon) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid()))
+        .expect("the daemon's /proc/PID/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/PID/status");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmHWM in KiB")
+}
+
+/// An OLE compound file whose DIFAT chain runs through every sector, each entry naming
+/// sector 1 as a FAT sector: a parser that follows it reads the same sector once per
+/// entry, 127 times per 512 bytes of input, and holds 128 FAT entries for each.
+fn ole_bomb(len: usize) -> Vec<u8> {
+    let sectors = u32::try_from(len / 512 - 1).expect("a length of u32 sectors");
+    let mut f = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+    f.extend_from_slice(&[0; 16]); // CLSID
+    f.extend_from_slice(&0x3eu16.to_le_bytes()); // minor version
+    f.extend_from_slice(&3u16.to_le_bytes()); // major version 3: 512-byte sectors
+    f.extend_from_slice(&0xfffeu16.to_le_bytes()); // byte order
+    f.extend_from_slice(&9u16.to_le_bytes()); // sector shift
+    f.extend_from_slice(&6u16.to_le_bytes()); // mini sector shift
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&0u32.to_le_bytes()); // directory sectors
+    f.extend_from_slice(&sectors.to_le_bytes()); // FAT sectors
+    f.extend_from_slice(&0xffff_fffeu32.to_le_bytes()); // first directory sector
+    f.extend_from_slice(&0u32.to_le_bytes()); // transaction
+    f.extend_from_slice(&4096u32.to_le_bytes()); // mini stream cutoff
+    f.extend_from_slice(&0xffff_fffeu32.to_le_bytes()); // first mini FAT sector
+    f.extend_from_slice(&0u32.to_le_bytes()); // mini FAT sectors
+    f.extend_from_slice(&0u32.to_le_bytes()); // first DIFAT sector
+    f.extend_from_slice(&sectors.to_le_bytes()); // DIFAT sectors
+    while f.len() < 512 {
+        f.extend_from_slice(&1u32.to_le_bytes()); // 109 header DIFAT entries
+    }
+    for s in 0..sectors {
+        for _ in 0..127 {
+            f.extend_from_slice(&1u32.to_le_bytes());
+        }
+        let next = if s + 1 == sectors { 0xffff_fffe } else { s + 1 };
+        f.extend_from_slice(&u32::to_le_bytes(next));
+    }
+    f
+}
+
+#[tokio::test]
+async fn ole_bomb_is_sniffed_in_bounded_time_and_memory() {
+    let d = Builder::new().toml("max_anon = 3145728").spawn();
+    let bomb = ole_bomb(3 * 1024 * 1024 - 512);
+    let start = Instant::now();
+    let resp = d.post(bomb, &[]).await;
+    let took = start.elapsed();
+    assert_eq!(
+        resp.status,
+        201,
+        "{:?}",
+        String::from_utf8_lossy(&resp.body)
+    );
+    assert_eq!(resp.json()["mime_type"], "application/x-ole-storage");
+    assert!(took < Duration::from_secs(2), "the upload took {took:?}");
+    let peak = peak_kib(&d);
+    assert!(peak < 150 * 1024, "peak memory {peak} KiB");
+}
