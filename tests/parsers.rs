@@ -74,3 +74,32 @@ async fn ole_bomb_is_sniffed_in_bounded_time_and_memory() {
     let peak = peak_kib(&d);
     assert!(peak < 150 * 1024, "peak memory {peak} KiB");
 }
+
+#[tokio::test]
+async fn huge_json_without_content_string_costs_no_memory_and_answers_400() {
+    let d = Builder::new().toml("max_anon = 52428800").spawn();
+    let json = [("content-type", "application/json")];
+    let zeros = "0,".repeat(10 * 1024 * 1024);
+    let bodies = [
+        format!("[{zeros}0]"),
+        format!(r#"{{"content": [{zeros}0]}}"#),
+        format!(r#"{{"other": [{zeros}0], "content": {{"a": [{zeros}0]}}}}"#),
+    ];
+    for body in bodies {
+        let resp = d.post(body, &json).await;
+        assert_eq!(resp.status, 400);
+        assert_eq!(resp.json()["error"], "No content provided");
+    }
+    let peak = peak_kib(&d);
+    assert!(peak < 200 * 1024, "peak memory {peak} KiB");
+    // Skipped values nest without recursion: deep arrays are valid JSON without content.
+    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    let resp = d.post(deep, &json).await;
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.json()["error"], "No content provided");
+    assert!(peak_kib(&d) < 200 * 1024);
+    let resp = d.post(r#"{"content": [1,"#, &json).await;
+    assert_eq!(resp.json()["error"], "Invalid JSON body");
+    let resp = d.post(r#"{"content": "kept"}"#, &json).await;
+    assert_eq!(resp.status, 201);
+}

@@ -3,9 +3,12 @@
 //! size, required binary, entropy) and the content's type and hash. Every creation and
 //! content update goes through here, in that order.
 
+use std::fmt;
+
 use bytes::Bytes;
 use http::{HeaderMap, header};
 use hyper::body::Incoming;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
 
 use super::access::Caller;
@@ -136,12 +139,8 @@ fn content_of(content_type: Option<&str>, raw: Bytes) -> Result<Bytes, ApiError>
         .and_then(mime::essence)
         .is_some_and(|t| t == "application/json");
     let content = if is_json {
-        let value: serde_json::Value =
-            serde_json::from_slice(&raw).map_err(|_| ApiError::InvalidJson)?;
-        match value.get("content") {
-            Some(serde_json::Value::String(s)) => Bytes::from(s.clone()),
-            _ => return Err(ApiError::NoContent),
-        }
+        let content = json_content(&raw).map_err(|_| ApiError::InvalidJson)?;
+        Bytes::from(content.ok_or(ApiError::NoContent)?)
     } else {
         raw
     };
@@ -184,11 +183,146 @@ async fn check_rules(state: &AppState, content: &Bytes) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// What of a JSON body is being read: the body (only an object can carry content) or the
+/// value of its `content` key (only a string is content). Everything else is skipped with
+/// [`IgnoredAny`], which keeps nothing: a huge array or a huge non-string `content` costs
+/// no memory (a generic `serde_json::Value` would hold all of it). Never a derived struct:
+/// serde's derive also accepts an array as a struct.
+#[derive(Clone, Copy)]
+enum Part {
+    Body,
+    Content,
+}
+
+impl<'de> DeserializeSeed<'de> for Part {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Part {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+        let mut content = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if matches!(self, Part::Body) && key == "content" {
+                // A repeated key counts as its last value, as in a parsed JSON object.
+                content = map.next_value_seed(Part::Content)?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(content)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Option<String>, E> {
+        Ok(matches!(self, Part::Content).then(|| s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Option<String>, E> {
+        Ok(matches!(self, Part::Content).then_some(s))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+}
+
+/// The `content` string of a JSON body; `Ok(None)` for valid JSON without one.
+fn json_content(raw: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let content = Part::Body.deserialize(&mut de)?;
+    de.end()?;
+    Ok(content)
+}
+
 async fn sha256_hex(content: &Bytes) -> Result<String, ApiError> {
     if content.len() > BLOCKING_WORK {
         let data = content.clone();
         blocking(move || hex(&Sha256::digest(&data))).await
     } else {
         Ok(hex(&Sha256::digest(content)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(body: &str) -> Result<Bytes, ApiError> {
+        content_of(Some("application/json"), Bytes::from(body.to_owned()))
+    }
+
+    #[test]
+    fn json_content_is_the_content_string_of_an_object() {
+        assert_eq!(content(r#"{"content": "hi"}"#).unwrap(), "hi");
+        assert_eq!(
+            content(r#"{"a": [1, {"b": 2}], "content": "h\u00e9"}"#).unwrap(),
+            "hé"
+        );
+        assert_eq!(
+            content(r#"{"content": 1, "content": "last"}"#).unwrap(),
+            "last"
+        );
+    }
+
+    #[test]
+    fn json_without_content_string_is_no_content_and_bad_json_is_invalid() {
+        for body in [
+            "[]",
+            r#"["content", "x"]"#,
+            r#"[{"content": "x"}]"#,
+            "\"text\"",
+            "1",
+            "null",
+            "{}",
+            r#"{"content": ""}"#,
+            r#"{"content": null}"#,
+            r#"{"content": ["x"]}"#,
+            r#"{"content": {"content": "x"}}"#,
+            r#"{"content": "x", "content": 2}"#,
+        ] {
+            assert!(matches!(content(body), Err(ApiError::NoContent)), "{body}");
+        }
+        for body in [
+            "",
+            "{",
+            r#"{"content": "x"} trailing"#,
+            "[1,]",
+            &"[".repeat(500),
+        ] {
+            assert!(
+                matches!(content(body), Err(ApiError::InvalidJson)),
+                "{body}"
+            );
+        }
     }
 }
