@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Builder, Daemon};
+use common::{Builder, Daemon, PATIENCE};
 
 /// The daemon's peak resident memory (`VmHWM`), in KiB.
 fn peak_kib(d: &Daemon) -> u64 {
@@ -102,4 +102,39 @@ async fn huge_json_without_content_string_costs_no_memory_and_answers_400() {
     assert_eq!(resp.json()["error"], "Invalid JSON body");
     let resp = d.post(r#"{"content": "kept"}"#, &json).await;
     assert_eq!(resp.status, 201);
+}
+
+#[tokio::test]
+async fn health_answers_while_large_uploads_are_checked() {
+    let d = Builder::new()
+        .toml("max_anon = 52428800\nrate_limit = false")
+        .spawn();
+    // Tens of millions of values to skip: seconds of parsing each, in constant memory.
+    let body = format!(r#"{{"content": [{}0]}}"#, "0,".repeat(24 * 1024 * 1024));
+    let uploads: Vec<_> = (0..6)
+        .map(|_| {
+            let sock = d.sock.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                let json = [("content-type", "application/json")];
+                common::request_unix(&sock, "POST", "/", &json, body.into_bytes()).await
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + PATIENCE;
+    let mut slowest = Duration::ZERO;
+    while !uploads.iter().all(tokio::task::JoinHandle::is_finished) {
+        assert!(Instant::now() < deadline, "uploads still running");
+        let start = Instant::now();
+        let resp = d.req("GET", "/health", &[]).await;
+        assert_eq!(resp.status, 200);
+        slowest = slowest.max(start.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for upload in uploads {
+        let resp = upload.await.unwrap();
+        assert_eq!(resp.status, 400);
+        assert_eq!(resp.json()["error"], "No content provided");
+    }
+    assert!(slowest < Duration::from_secs(1), "/health took {slowest:?}");
 }

@@ -4,6 +4,7 @@
 //! content update goes through here, in that order.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, header};
@@ -13,14 +14,16 @@ use sha2::{Digest, Sha256};
 
 use super::access::Caller;
 use super::{AppState, blocking};
+use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::http::limit::Verdict;
 use crate::http::request::{BodyError, Ctx, content_length, header_str, read_body};
 use crate::ids::hex;
 use crate::security::{entropy, mime};
 
-/// Content larger than this is hashed and measured on the blocking pool.
-const BLOCKING_WORK: usize = 1024 * 1024;
+/// Bodies larger than this are examined on the blocking pool; smaller ones cost less than
+/// the hand-over.
+const INLINE_WORK: usize = 64 * 1024;
 
 /// The size limit of one upload, checked against the declared length before the body is
 /// read and against the bytes as they arrive.
@@ -112,7 +115,8 @@ pub struct Admitted {
 }
 
 /// Takes the content out of a body (raw, or the `content` string of a JSON body) and
-/// applies the content rules.
+/// applies the content rules. Bodies over [`INLINE_WORK`] are examined on the blocking pool,
+/// so the async workers keep answering while a large upload is parsed, sniffed and hashed.
 ///
 /// # Errors
 /// 400 for empty content, bad JSON or content a rule refuses.
@@ -121,11 +125,21 @@ pub async fn admit(
     headers: &HeaderMap,
     raw: Bytes,
 ) -> Result<Admitted, ApiError> {
-    let declared_type = header_str(headers, header::CONTENT_TYPE);
+    let declared_type = header_str(headers, header::CONTENT_TYPE).map(str::to_owned);
+    let cfg = Arc::clone(&state.config);
+    if raw.len() <= INLINE_WORK {
+        examine(&cfg, declared_type.as_deref(), raw)
+    } else {
+        blocking(move || examine(&cfg, declared_type.as_deref(), raw)).await?
+    }
+}
+
+/// Every check of one upload, synchronously: content, rules, type and hash.
+fn examine(cfg: &Config, declared_type: Option<&str>, raw: Bytes) -> Result<Admitted, ApiError> {
     let content = content_of(declared_type, raw)?;
-    check_rules(state, &content).await?;
+    check_rules(cfg, &content)?;
     let mime_type = mime::sniff(&content, declared_type);
-    let content_hash = sha256_hex(&content).await?;
+    let content_hash = hex(&Sha256::digest(&content));
     Ok(Admitted {
         content,
         mime_type,
@@ -151,8 +165,7 @@ fn content_of(content_type: Option<&str>, raw: Bytes) -> Result<Bytes, ApiError>
 }
 
 /// The content rules: minimum size, required binary, entropy.
-async fn check_rules(state: &AppState, content: &Bytes) -> Result<(), ApiError> {
-    let cfg = &state.config;
+fn check_rules(cfg: &Config, content: &Bytes) -> Result<(), ApiError> {
     let size = content.len() as u64;
     if size < cfg.min_size {
         return Err(ApiError::TooSmall {
@@ -167,12 +180,7 @@ async fn check_rules(state: &AppState, content: &Bytes) -> Result<(), ApiError> 
         }
     }
     if cfg.min_entropy > 0.0 && size >= cfg.min_entropy_size {
-        let data = content.clone();
-        let bits = if data.len() > BLOCKING_WORK {
-            blocking(move || entropy::bits_per_byte(&data)).await?
-        } else {
-            entropy::bits_per_byte(&data)
-        };
+        let bits = entropy::bits_per_byte(content);
         if bits < cfg.min_entropy {
             return Err(ApiError::EntropyTooLow {
                 entropy: bits,
@@ -262,15 +270,6 @@ fn json_content(raw: &[u8]) -> Result<Option<String>, serde_json::Error> {
     let content = Part::Body.deserialize(&mut de)?;
     de.end()?;
     Ok(content)
-}
-
-async fn sha256_hex(content: &Bytes) -> Result<String, ApiError> {
-    if content.len() > BLOCKING_WORK {
-        let data = content.clone();
-        blocking(move || hex(&Sha256::digest(&data))).await
-    } else {
-        Ok(hex(&Sha256::digest(content)))
-    }
 }
 
 #[cfg(test)]
