@@ -188,6 +188,7 @@ async fn lifecycle(
         config: Arc::clone(&config),
         store: store.clone(),
         cache: crate::store::cache::PasteCache::default(),
+        hashing: crate::api::guard::Hashing::new(),
     });
     server::serve(bound, state, limits, shutdown.clone()).await;
     shutdown.cancel();

@@ -6,7 +6,7 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AppState, blocking};
+use super::AppState;
 use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::http::request::{Ctx, header_str};
@@ -82,11 +82,16 @@ pub fn default_expiry(cfg: &Config, trust: Trust) -> i64 {
     .secs_i64()
 }
 
-/// Checks `X-Paste-Password` against a protected paste (hashing on the blocking pool).
+/// Checks `X-Paste-Password` against a protected paste (hashing through the hashing cap).
 ///
 /// # Errors
-/// 401 without the header, 400 for an overlong one, 403 when it is wrong.
-pub async fn check_password(p: &Paste, headers: &HeaderMap) -> Result<(), ApiError> {
+/// 401 without the header, 400 for an overlong one, 503 when hashing is saturated, 403
+/// when it is wrong.
+pub async fn check_password(
+    state: &AppState,
+    p: &Paste,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let Some(stored) = p.password_hash.clone() else {
         return Ok(());
     };
@@ -94,7 +99,11 @@ pub async fn check_password(p: &Paste, headers: &HeaderMap) -> Result<(), ApiErr
         .get("x-paste-password")
         .ok_or(ApiError::PasswordRequired)?;
     let given = super::options::password_text(value)?;
-    if blocking(move || password::verify(&given, &stored)).await? {
+    if state
+        .hashing
+        .run(move || password::verify(&given, &stored))
+        .await?
+    {
         Ok(())
     } else {
         Err(ApiError::InvalidPassword)

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod document;
+pub mod guard;
 pub mod health;
 pub mod info;
 pub mod options;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub limiter: crate::http::limit::RateLimiter,
     /// Small pastes read since the last commit.
     pub cache: crate::store::cache::PasteCache,
+    /// The cap on concurrent password hashing; all hashing goes through it.
+    pub hashing: guard::Hashing,
 }
 
 /// Runs CPU-heavy work (hashing, measuring large content) off the async workers.

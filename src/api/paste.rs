@@ -12,7 +12,7 @@ use super::document::PasteDoc;
 use super::raw::{self, Content};
 use super::stream::CHUNK;
 use super::upload::{self, Limit};
-use super::{AppState, blocking, options};
+use super::{AppState, options};
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::limit::{Verdict, apply_headers};
@@ -36,7 +36,7 @@ pub async fn create(state: &AppState, req: Request<'_>) -> Result<Response<Body>
     let raw = limit.read(req.body).await?;
     let admitted = upload::admit(state, &req.head.headers, raw).await?;
     let password_hash = match opts.password {
-        Some(pw) => Some(blocking(move || password::hash(&pw)).await?),
+        Some(pw) => Some(state.hashing.run(move || password::hash(&pw)).await?),
         None => None,
     };
     let owner_token = (!caller.authenticated()).then(access::new_owner_token);
@@ -137,7 +137,7 @@ pub async fn get_meta(
         .lookup(move |c| paste::get(c, id.as_str(), now))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
-    access::check_password(&p, req.headers()).await?;
+    access::check_password(state, &p, req.headers()).await?;
     let expires_at = if p.burn_after_read {
         p.expires_at
     } else {
@@ -199,7 +199,7 @@ pub async fn get_raw(
     let head = req.is_head();
     let entry = load_raw(state, &id, now, head).await?;
     let p = &entry.paste;
-    access::check_password(p, req.headers()).await?;
+    access::check_password(state, p, req.headers()).await?;
     let download = options::query_flag(req.query(), "download");
     if p.burn_after_read {
         if head {
@@ -305,7 +305,8 @@ async fn changes(state: &AppState, p: &Paste, opts: options::Update) -> Result<C
         changes.password_hash = Some(None);
     }
     if let Some(pw) = opts.password {
-        changes.password_hash = Some(Some(blocking(move || password::hash(&pw)).await?));
+        let hash = state.hashing.run(move || password::hash(&pw)).await?;
+        changes.password_hash = Some(Some(hash));
     }
     if opts.remove_display_name {
         changes.display_name = Some(None);

@@ -47,6 +47,8 @@ pub enum ApiError {
     RateLimited(crate::http::limit::Verdict, i64),
     PasswordRequired,
     InvalidPassword,
+    /// Every password-hashing slot is taken: 503, retry shortly.
+    HashingBusy,
     AuthRequired,
     PermissionDenied,
     AdminRequired,
@@ -147,6 +149,10 @@ impl ApiError {
                 json!({"error": "Password required", "password_protected": true}),
             ),
             ApiError::InvalidPassword => msg(S::FORBIDDEN, "Invalid password"),
+            ApiError::HashingBusy => (
+                S::SERVICE_UNAVAILABLE,
+                json!({"error": "Server busy, try again shortly", "retry_after": 1}),
+            ),
             ApiError::AuthRequired => msg(S::UNAUTHORIZED, "Authentication required"),
             ApiError::PermissionDenied => msg(S::FORBIDDEN, "Permission denied"),
             ApiError::AdminRequired => msg(S::FORBIDDEN, "Admin access required"),
@@ -185,6 +191,9 @@ impl ApiError {
                 let retry = (verdict.reset - now).max(1);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry));
                 crate::http::limit::apply_headers(headers, &verdict);
+            }
+            ApiError::HashingBusy => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             ApiError::RangeNotSatisfiable { size } => {
                 headers.insert(
