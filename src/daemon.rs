@@ -189,6 +189,7 @@ async fn lifecycle(
         store: store.clone(),
         cache: crate::store::cache::PasteCache::default(),
         hashing: crate::api::guard::Hashing::new(),
+        guesses: crate::api::guard::Guesses::new(&config),
     });
     server::serve(bound, state, limits, shutdown.clone()).await;
     shutdown.cancel();

@@ -82,13 +82,15 @@ pub fn default_expiry(cfg: &Config, trust: Trust) -> i64 {
     .secs_i64()
 }
 
-/// Checks `X-Paste-Password` against a protected paste (hashing through the hashing cap).
+/// Checks `X-Paste-Password` against a protected paste. The guess is counted against the
+/// client before it is hashed (through the hashing cap), and given back when right.
 ///
 /// # Errors
-/// 401 without the header, 400 for an overlong one, 503 when hashing is saturated, 403
-/// when it is wrong.
+/// 401 without the header, 400 for an overlong one, 429 past the client's guesses, 503
+/// when hashing is saturated, 403 when it is wrong.
 pub async fn check_password(
     state: &AppState,
+    ctx: &Ctx,
     p: &Paste,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
@@ -99,14 +101,23 @@ pub async fn check_password(
         .get("x-paste-password")
         .ok_or(ApiError::PasswordRequired)?;
     let given = super::options::password_text(value)?;
-    if state
+    state
+        .guesses
+        .count(&ctx.client, &p.id, crate::clock::now())?;
+    match state
         .hashing
         .run(move || password::verify(&given, &stored))
-        .await?
+        .await
     {
-        Ok(())
-    } else {
-        Err(ApiError::InvalidPassword)
+        Ok(false) => Err(ApiError::InvalidPassword),
+        Ok(true) => {
+            state.guesses.give_back(&ctx.client, &p.id);
+            Ok(())
+        }
+        Err(e) => {
+            state.guesses.give_back(&ctx.client, &p.id);
+            Err(e)
+        }
     }
 }
 

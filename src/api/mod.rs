@@ -32,6 +32,8 @@ pub struct AppState {
     pub cache: crate::store::cache::PasteCache,
     /// The cap on concurrent password hashing; all hashing goes through it.
     pub hashing: guard::Hashing,
+    /// Password guesses per client address and paste.
+    pub guesses: guard::Guesses,
 }
 
 /// Runs CPU-heavy work (hashing, measuring large content) off the async workers.

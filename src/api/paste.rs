@@ -137,7 +137,7 @@ pub async fn get_meta(
         .lookup(move |c| paste::get(c, id.as_str(), now))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
-    access::check_password(state, &p, req.headers()).await?;
+    access::check_password(state, req.ctx, &p, req.headers()).await?;
     let expires_at = if p.burn_after_read {
         p.expires_at
     } else {
@@ -199,7 +199,7 @@ pub async fn get_raw(
     let head = req.is_head();
     let entry = load_raw(state, &id, now, head).await?;
     let p = &entry.paste;
-    access::check_password(state, p, req.headers()).await?;
+    access::check_password(state, req.ctx, p, req.headers()).await?;
     let download = options::query_flag(req.query(), "download");
     if p.burn_after_read {
         if head {

@@ -67,6 +67,8 @@ const KEYS: &[&str] = &[
     "rate_window",
     "rate_max",
     "rate_auth_mult",
+    "password_fail_max",
+    "password_fail_window",
     "trusted_proxies",
 ];
 
@@ -204,6 +206,10 @@ pub struct Config {
     pub rate_max: u64,
     /// Multiplier of `rate_max` for clients with a certificate.
     pub rate_auth_mult: u64,
+    /// Password guesses per client address and paste per window; 0 counts none.
+    pub password_fail_max: u64,
+    /// Length of a password-guess window, in seconds.
+    pub password_fail_window: Seconds,
     /// Peers whose `X-Forwarded-For` names the client: CIDRs, addresses, or `unix`.
     #[serde(deserialize_with = "types::de_trusted_proxies")]
     pub trusted_proxies: Vec<TrustedProxy>,
@@ -246,6 +252,8 @@ impl Default for Config {
             rate_window: Seconds::saturating(60),
             rate_max: 10,
             rate_auth_mult: 5,
+            password_fail_max: 10,
+            password_fail_window: Seconds::saturating(60),
             trusted_proxies: Vec::new(),
         }
     }

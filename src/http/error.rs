@@ -47,6 +47,10 @@ pub enum ApiError {
     RateLimited(crate::http::limit::Verdict, i64),
     PasswordRequired,
     InvalidPassword,
+    /// The client used up its password guesses at this paste for now.
+    TooManyGuesses {
+        retry_after: i64,
+    },
     /// Every password-hashing slot is taken: 503, retry shortly.
     HashingBusy,
     AuthRequired,
@@ -149,6 +153,11 @@ impl ApiError {
                 json!({"error": "Password required", "password_protected": true}),
             ),
             ApiError::InvalidPassword => msg(S::FORBIDDEN, "Invalid password"),
+            ApiError::TooManyGuesses { retry_after } => (
+                S::TOO_MANY_REQUESTS,
+                json!({"error": "Too many failed password attempts",
+                       "retry_after": retry_after}),
+            ),
             ApiError::HashingBusy => (
                 S::SERVICE_UNAVAILABLE,
                 json!({"error": "Server busy, try again shortly", "retry_after": 1}),
@@ -191,6 +200,9 @@ impl ApiError {
                 let retry = (verdict.reset - now).max(1);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry));
                 crate::http::limit::apply_headers(headers, &verdict);
+            }
+            ApiError::TooManyGuesses { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             ApiError::HashingBusy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
