@@ -158,6 +158,7 @@ async fn lifecycle(
         tracing::info!("running as {}", target.describe());
     }
     let Listeners { bound, created } = listeners;
+    warn_of_open_identity(&config, &bound);
     let addresses: Vec<String> = bound.iter().map(|b| b.display.clone()).collect();
     for address in &addresses {
         tracing::info!("listening on {address}");
@@ -203,6 +204,22 @@ async fn lifecycle(
     });
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Without a proxy secret or trusted proxies, only local peers may vouch for a client
+/// certificate; an operator listening beyond this host should know that nobody else will.
+fn warn_of_open_identity(config: &Config, bound: &[listen::Bound]) {
+    if config.proxy_secret.is_some() || !config.trusted_proxies.is_empty() {
+        return;
+    }
+    for addr in bound.iter().filter_map(listen::Bound::tcp_address) {
+        if !addr.ip().to_canonical().is_loopback() {
+            tracing::warn!(
+                "{addr} is not a loopback address, and neither proxy_secret nor trusted_proxies \
+                 is set: X-SSL-Client-SHA1 is ignored from non-local peers (they are anonymous)"
+            );
+        }
+    }
 }
 
 async fn close_store(store: &Store) {

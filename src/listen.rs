@@ -23,6 +23,16 @@ pub struct Bound {
     pub inetd: bool,
 }
 
+impl Bound {
+    /// The bound TCP address, for a TCP listener.
+    #[must_use]
+    pub fn tcp_address(&self) -> Option<std::net::SocketAddr> {
+        self.listener
+            .try_borrow_tcp_listener()
+            .and_then(|t| t.local_addr().ok())
+    }
+}
+
 /// Every listener of the daemon and the socket files to remove at exit.
 #[derive(Debug, Default)]
 pub struct Listeners {

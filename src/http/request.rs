@@ -61,18 +61,27 @@ impl Ctx {
             .map(crate::config::Secret::expose);
         let client = client_address(
             &remote,
-            header_str(headers, X_FORWARDED_FOR),
+            headers.get_all(X_FORWARDED_FOR),
             &config.trusted_proxies,
         );
+        let identity = match (
+            single(headers, &X_SSL_CLIENT_SHA1),
+            single(headers, &X_PROXY_SECRET),
+        ) {
+            (Ok(fingerprint), Ok(secret)) => client_identity(
+                fingerprint,
+                secret,
+                proxy_secret,
+                remote.may_vouch(&config.trusted_proxies),
+            ),
+            // Doubled: one value may be the proxy's and the other the client's.
+            _ => None,
+        };
         Ctx {
             client,
             request_id: request_id(headers.get(X_REQUEST_ID)),
             remote,
-            identity: client_identity(
-                headers.get(X_SSL_CLIENT_SHA1).map(HeaderValue::as_bytes),
-                headers.get(X_PROXY_SECRET).map(HeaderValue::as_bytes),
-                proxy_secret,
-            ),
+            identity,
         }
     }
 
@@ -220,6 +229,19 @@ where
         }
     }
     Ok(buf.freeze())
+}
+
+/// A header given more than once.
+struct Doubled;
+
+/// A header's value when it is given at most once.
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a [u8]>, Doubled> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next().map(HeaderValue::as_bytes);
+    match values.next() {
+        Some(_) => Err(Doubled),
+        None => Ok(first),
+    }
 }
 
 /// The client's id when printable and short, a fresh UUID otherwise.
