@@ -192,6 +192,11 @@ async fn lifecycle(
         hashing: crate::api::guard::Hashing::new(),
         guesses: crate::api::guard::Guesses::new(&config),
     });
+    tasks.spawn(prune_rate_windows(
+        Arc::clone(&state),
+        config.rate_window.duration(),
+        shutdown.clone(),
+    ));
     server::serve(bound, state, limits, shutdown.clone()).await;
     shutdown.cancel();
     tasks.close();
@@ -269,6 +274,18 @@ impl Signals {
             tracing::info!("{name} received; draining");
             shutdown.cancel();
             return;
+        }
+    }
+}
+
+/// Drops ended rate-limit windows every `period`, so a request never pays for a scan.
+async fn prune_rate_windows(state: Arc<AppState>, period: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => state.limiter.prune(crate::clock::now()),
         }
     }
 }

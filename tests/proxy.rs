@@ -133,3 +133,39 @@ async fn forwarded_for_lines_ports_and_garbage_buy_no_fresh_rate_window() {
     );
     assert_eq!(d.post("f", &[xff("198.51.100.2")]).await.status, 201);
 }
+
+#[tokio::test]
+async fn forwarded_ipv6_clients_share_a_window_per_prefix() {
+    let d = Builder::new()
+        .toml("rate_limit = true\nrate_max = 1\ntrusted_proxies = [\"unix\"]")
+        .spawn();
+    let xff = |v: &'static str| [("x-forwarded-for", v)];
+    assert_eq!(d.post("a", &xff("2001:db8:1:2::1")).await.status, 201);
+    assert_eq!(
+        d.post("b", &xff("[2001:db8:1:2:ffff::9]:443")).await.status,
+        429,
+        "the same /64"
+    );
+    assert_eq!(d.post("c", &xff("2001:db8:1:3::1")).await.status, 201);
+    drop(d);
+
+    let d = Builder::new()
+        .toml(
+            "rate_limit = true\nrate_max = 1\ntrusted_proxies = [\"unix\"]\nrate_ipv6_prefix = 128",
+        )
+        .spawn();
+    assert_eq!(d.post("a", &xff("2001:db8:1:2::1")).await.status, 201);
+    assert_eq!(d.post("b", &xff("2001:db8:1:2::2")).await.status, 201);
+}
+
+#[test]
+fn rate_ipv6_prefix_outside_1_to_128_is_a_config_error() {
+    for bad in ["0", "129"] {
+        let out = Builder::new()
+            .toml(&format!("rate_ipv6_prefix = {bad}"))
+            .arg("--check-config")
+            .run();
+        assert_eq!(out.code, Some(78), "{}", out.stderr);
+        assert!(out.stderr.contains("rate_ipv6_prefix"), "{}", out.stderr);
+    }
+}

@@ -70,6 +70,7 @@ const KEYS: &[&str] = &[
     "password_fail_max",
     "password_fail_window",
     "trusted_proxies",
+    "rate_ipv6_prefix",
 ];
 
 /// Why the configuration could not be loaded.
@@ -213,6 +214,8 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` names the client: CIDRs, addresses, or `unix`.
     #[serde(deserialize_with = "types::de_trusted_proxies")]
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// IPv6 clients are counted per network of this prefix length (1 to 128).
+    pub rate_ipv6_prefix: u8,
 }
 
 impl Default for Config {
@@ -255,6 +258,7 @@ impl Default for Config {
             password_fail_max: 10,
             password_fail_window: Seconds::saturating(60),
             trusted_proxies: Vec::new(),
+            rate_ipv6_prefix: 64,
         }
     }
 }

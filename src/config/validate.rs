@@ -94,6 +94,12 @@ fn check_size_limits(config: &Config) -> Result<(), Error> {
 }
 
 fn check_timers(config: &Config) -> Result<(), Error> {
+    if !(1..=128).contains(&config.rate_ipv6_prefix) {
+        return Err(Error::Invalid {
+            key: "rate_ipv6_prefix",
+            reason: "must be 1 to 128".into(),
+        });
+    }
     if config.rate_window.is_zero() {
         return Err(Error::Invalid {
             key: "rate_window",

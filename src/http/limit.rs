@@ -1,12 +1,15 @@
 //! Per-client-address rate limiting of creations: fixed windows in memory, bounded in size.
+//! IPv6 clients are counted per network of `rate_ipv6_prefix` bits.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
 use crate::config::Config;
 
-/// Past this many tracked addresses, expired windows are dropped.
-const PRUNE_AT: usize = 10_000;
+/// Most client addresses tracked at once; new ones beyond share one overflow window, so
+/// memory stays bounded and a flood from many addresses is still limited.
+const MAX_TRACKED: usize = 100_000;
 
 /// The outcome of counting one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,17 +23,38 @@ pub struct Verdict {
     pub reset: i64,
 }
 
+/// What a client is counted as: an address (an IPv6 one cut to its network), or the text
+/// of a peer without one (`unix`, `stdio`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Ip(IpAddr),
+    Name(Box<str>),
+}
+
+/// A window's start (Unix time) and the requests counted in it.
+type Window = (i64, u64);
+
+#[derive(Default)]
+struct Windows {
+    tracked: HashMap<Key, Window>,
+    /// Shared by new addresses while `tracked` is full.
+    overflow: Window,
+}
+
 /// Counts creations per client address in fixed windows.
 pub struct RateLimiter {
     enabled: bool,
     max: u64,
     auth_mult: u64,
     window: i64,
-    windows: Mutex<HashMap<String, (i64, u64)>>,
+    ipv6_prefix: u8,
+    cap: usize,
+    windows: Mutex<Windows>,
 }
 
 impl RateLimiter {
-    /// A limiter configured by `rate_limit`, `rate_max`, `rate_auth_mult`, `rate_window`.
+    /// A limiter configured by `rate_limit`, `rate_max`, `rate_auth_mult`, `rate_window`,
+    /// `rate_ipv6_prefix`.
     #[must_use]
     pub fn new(cfg: &Config) -> RateLimiter {
         RateLimiter {
@@ -38,11 +62,14 @@ impl RateLimiter {
             max: cfg.rate_max,
             auth_mult: cfg.rate_auth_mult.max(1),
             window: cfg.rate_window.secs_i64(),
-            windows: Mutex::new(HashMap::new()),
+            ipv6_prefix: cfg.rate_ipv6_prefix.min(128),
+            cap: MAX_TRACKED,
+            windows: Mutex::new(Windows::default()),
         }
     }
 
-    /// Counts one request from `client`; `None` when rate limiting is off.
+    /// Counts one request from `client`; `None` when rate limiting is off. Takes time
+    /// independent of how many addresses are tracked: ended windows go in [`Self::prune`].
     pub fn check(&self, client: &str, authenticated: bool, now: i64) -> Option<Verdict> {
         if !self.enabled {
             return None;
@@ -52,14 +79,14 @@ impl RateLimiter {
         } else {
             self.max
         };
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() >= PRUNE_AT {
-            windows.retain(|_, (start, _)| now < *start + self.window);
-        }
-        let entry = windows.entry(client.to_owned()).or_insert((now, 0));
+        let key = self.key(client);
+        let mut windows = self.lock();
+        let Windows { tracked, overflow } = &mut *windows;
+        let entry = if tracked.len() < self.cap || tracked.contains_key(&key) {
+            tracked.entry(key).or_insert((now, 0))
+        } else {
+            overflow
+        };
         if now >= entry.0 + self.window {
             *entry = (now, 0);
         }
@@ -73,6 +100,39 @@ impl RateLimiter {
             remaining: limit.saturating_sub(entry.1),
             reset: entry.0 + self.window,
         })
+    }
+
+    /// Drops the windows that have ended by `now`; run on a timer, not per request.
+    pub fn prune(&self, now: i64) {
+        let window = self.window;
+        self.lock()
+            .tracked
+            .retain(|_, (start, _)| now < *start + window);
+    }
+
+    /// Addresses tracked now.
+    #[must_use]
+    pub fn tracked(&self) -> usize {
+        self.lock().tracked.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
+        self.windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn key(&self, client: &str) -> Key {
+        match client.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(IpAddr::V6(v6)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.ipv6_prefix))
+                    .unwrap_or(0);
+                Key::Ip(IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & mask)))
+            }
+            Ok(v4) => Key::Ip(v4),
+            Err(_) => Key::Name(client.into()),
+        }
     }
 }
 
@@ -124,6 +184,61 @@ mod tests {
             assert!(l.check("a", true, 100).unwrap().allowed);
         }
         assert!(!l.check("a", true, 100).unwrap().allowed);
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_prefix() {
+        let l = limiter(1, 1, 60);
+        assert!(l.check("2001:db8:1:2::1", false, 100).unwrap().allowed);
+        assert!(!l.check("2001:db8:1:2:ffff::9", false, 100).unwrap().allowed);
+        assert!(l.check("2001:db8:1:3::1", false, 100).unwrap().allowed);
+        assert!(l.check("198.51.100.1", false, 100).unwrap().allowed);
+        assert!(!l.check("::ffff:198.51.100.1", false, 100).unwrap().allowed);
+        let whole = RateLimiter {
+            ipv6_prefix: 128,
+            ..limiter(1, 1, 60)
+        };
+        assert!(whole.check("2001:db8::1", false, 100).unwrap().allowed);
+        assert!(whole.check("2001:db8::2", false, 100).unwrap().allowed);
+    }
+
+    #[test]
+    fn prune_drops_only_ended_windows() {
+        let l = limiter(2, 1, 60);
+        l.check("a", false, 100);
+        l.check("b", false, 130);
+        assert_eq!(l.tracked(), 2);
+        l.prune(159);
+        assert_eq!(l.tracked(), 2);
+        l.prune(160);
+        assert_eq!(l.tracked(), 1);
+        l.prune(190);
+        assert_eq!(l.tracked(), 0);
+    }
+
+    #[test]
+    fn past_the_cap_new_addresses_share_one_window() {
+        let l = RateLimiter {
+            cap: 3,
+            ..limiter(2, 1, 60)
+        };
+        for client in ["a", "b", "c"] {
+            assert!(l.check(client, false, 100).unwrap().allowed);
+        }
+        assert!(l.check("d", false, 100).unwrap().allowed);
+        assert!(l.check("e", false, 100).unwrap().allowed);
+        assert!(
+            !l.check("f", false, 100).unwrap().allowed,
+            "one shared window"
+        );
+        assert_eq!(l.tracked(), 3, "memory stays bounded");
+        assert!(
+            l.check("a", false, 100).unwrap().allowed,
+            "tracked ones go on"
+        );
+        l.prune(160);
+        assert!(l.check("f", false, 160).unwrap().allowed, "room again");
+        assert_eq!(l.tracked(), 1);
     }
 
     #[test]
