@@ -54,6 +54,25 @@ fn example_config_is_valid() {
 }
 
 #[test]
+fn example_config_trusts_the_proxy_on_its_unix_socket() {
+    let example = Path::new(REPO).join("flaskpaste.toml.example");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&example)
+        .arg("--check-config")
+        .env_clear()
+        .output()
+        .unwrap();
+    let effective = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        effective
+            .lines()
+            .any(|l| l.starts_with("trusted_proxies") && l.contains("\"unix\"")),
+        "behind the shipped nginx every client would share one rate-limit window:\n{effective}"
+    );
+}
+
+#[test]
 fn example_config_and_man_page_describe_every_key() {
     let example = std::fs::read_to_string(Path::new(REPO).join("flaskpaste.toml.example")).unwrap();
     let man = std::fs::read_to_string(Path::new(REPO).join("man/flaskpaste.toml.5")).unwrap();
