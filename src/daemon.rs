@@ -147,9 +147,8 @@ async fn lifecycle(
         }
     };
     if let Some(target) = &target {
-        let mut owned = listeners.created.clone();
-        owned.extend(store.files());
-        let dropped = privdrop::hand_over(&owned, target).and_then(|()| privdrop::drop_to(target));
+        let dropped = privdrop::hand_over(&listeners.created, &store.files(), target)
+            .and_then(|()| privdrop::drop_to(target));
         if let Err(e) = dropped {
             close_store(&store).await;
             cleanup_sockets(&listeners);

@@ -5,6 +5,7 @@
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use nix::sys::stat::{Mode, umask};
 use tokio_listener::{Listener, ListenerAddress, SystemOptions, UserOptions};
 
 /// First file descriptor systemd passes (sd_listen_fds(3)).
@@ -108,9 +109,13 @@ async fn bind_into(
         };
         let listener = match &addr {
             ListenerAddress::Path(path) => {
-                let l = bind_unix_path(&addr, path, &sys, &usr)
-                    .await
-                    .map_err(bind_err)?;
+                // The socket is created with its final mode: under the umask's mode there
+                // would be a moment in which others may connect (or nobody may).
+                let mask = Mode::from_bits_truncate(0o777 & !socket_mode);
+                let old_mask = umask(mask);
+                let bound = bind_unix_path(&addr, path, &sys, &usr).await;
+                umask(old_mask);
+                let l = bound.map_err(bind_err)?;
                 out.created.push(path.clone());
                 // chmod right after bind: the umask must not decide who may connect.
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode))

@@ -110,14 +110,36 @@ fn find_group(name: &str) -> Result<Group, Error> {
 
 /// Gives files to the target identity: Unix sockets we created (so that its group, for
 /// example a reverse proxy's, keeps access under `socket_mode`) and the database files (so
-/// that a later start as that user can open them).
+/// that a later start as that user can open them). Never through a symbolic link: a link
+/// planted by the service user would otherwise hand it any file root can reach.
 ///
 /// # Errors
-/// A socket file whose owner cannot be changed.
-pub fn hand_over(paths: &[PathBuf], target: &Target) -> Result<(), Error> {
-    for path in paths {
-        nix::unistd::chown(path, target.uid, Some(target.gid))
-            .map_err(|e| Error::Drop(format!("chown {}: {e}", path.display())))?;
+/// A file whose owner cannot be changed, or one that is not what it should be.
+pub fn hand_over(sockets: &[PathBuf], files: &[PathBuf], target: &Target) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let uid = target.uid.map(Uid::as_raw);
+    let gid = Some(target.gid.as_raw());
+    let fail =
+        |path: &PathBuf, e: std::io::Error| Error::Drop(format!("chown {}: {e}", path.display()));
+    for path in sockets {
+        // lchown is fchownat(..., AT_SYMLINK_NOFOLLOW): a link itself, never its target.
+        std::os::unix::fs::lchown(path, uid, gid).map_err(|e| fail(path, e))?;
+    }
+    for path in files {
+        // O_NOFOLLOW: a link at the path fails to open; O_NONBLOCK: a FIFO cannot hang us.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| fail(path, e))?;
+        let regular = file.metadata().map_err(|e| fail(path, e))?.is_file();
+        if !regular {
+            return Err(Error::Drop(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        std::os::unix::fs::fchown(&file, uid, gid).map_err(|e| fail(path, e))?;
     }
     Ok(())
 }

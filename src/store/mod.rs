@@ -16,6 +16,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+/// Every connection opens its database path without following a symbolic link.
+const NOFOLLOW: OpenFlags = OpenFlags::SQLITE_OPEN_NOFOLLOW;
 /// Read-only connections; reads beyond this many wait for one.
 const READERS: usize = 4;
 /// Jobs queued for the writer before senders wait.
@@ -102,14 +104,15 @@ impl Store {
                     source,
                 })?;
         }
+        refuse_links(path)?;
         let build = build_path(path);
-        if path.exists() {
+        if std::fs::symlink_metadata(path).is_ok() {
             // Left by a crash between moving a new database into place and tidying up.
             remove_build(&build);
         } else {
             create(path, &build)?;
         }
-        let mut conn = Connection::open(path)?;
+        let mut conn = Connection::open_with_flags(path, OpenFlags::default() | NOFOLLOW)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         enable_wal(&conn)?;
@@ -269,7 +272,7 @@ impl Store {
                 name.push(suffix);
                 PathBuf::from(name)
             })
-            .filter(|p| p.exists())
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
             .collect()
     }
 
@@ -350,7 +353,8 @@ impl Reader {
     fn open(path: &Path) -> Result<Reader, Error> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
+            | OpenFlags::SQLITE_OPEN_URI
+            | NOFOLLOW;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -407,7 +411,7 @@ fn create(path: &Path, build: &Path) -> Result<(), Error> {
     };
     remove_build(build);
     {
-        let mut conn = Connection::open(build)?;
+        let mut conn = Connection::open_with_flags(build, OpenFlags::default() | NOFOLLOW)?;
         // Pastes are private; SQLite gives the WAL and SHM files the database's mode.
         std::fs::set_permissions(build, std::fs::Permissions::from_mode(0o600))
             .map_err(file_error)?;
@@ -444,6 +448,25 @@ fn enable_wal(conn: &Connection) -> Result<(), Error> {
     } else {
         Err(Error::NotWal(mode))
     }
+}
+
+/// Refuses a symbolic link at the database path or its WAL or SHM path. SQLite's
+/// `NOFOLLOW` covers only the database path itself.
+fn refuse_links(path: &Path) -> Result<(), Error> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink()) {
+            // Following it would let whoever planted it choose which file the daemon
+            // creates, writes and hands over to the service user.
+            return Err(Error::File {
+                path: file,
+                source: std::io::Error::other("is a symbolic link; refusing to follow it"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Where a new database for `path` is built: `.NAME.new` beside it.
