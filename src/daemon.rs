@@ -201,6 +201,8 @@ async fn lifecycle(
     tasks.close();
     tasks.wait().await;
 
+    // Deleted content must not outlive a clean stop in the WAL.
+    crate::sweep::checkpoint(&store).await;
     close_store(&store).await;
     cleanup_sockets(&Listeners {
         bound: Vec::new(),

@@ -1,5 +1,6 @@
 //! The expiry sweep: deletes expired pastes once at start, then every `cleanup_interval`
-//! seconds, until shutdown. Expired pastes are already invisible; this reclaims the space.
+//! seconds, until shutdown. Expired pastes are already invisible; this reclaims the space,
+//! and empties the WAL, which holds old copies of deleted content.
 
 use std::time::Duration;
 
@@ -17,13 +18,24 @@ pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: 
             _ = ticks.tick() => {}
         }
         let now = crate::clock::now();
-        match store
+        let purged = store
             .write(move |c| paste::purge_expired(c, now, dedup_window))
-            .await
-        {
+            .await;
+        // Burned and deleted pastes, too, leave old copies in the WAL until it is emptied.
+        checkpoint(&store).await;
+        match purged {
             Ok(0) => tracing::debug!("expiry sweep: nothing expired"),
             Ok(n) => tracing::info!("expiry sweep: deleted {n} expired paste(s)"),
             Err(e) => tracing::error!("expiry sweep failed: {e}"),
         }
+    }
+}
+
+/// Truncates the WAL; a failure is logged, and the next sweep tries again.
+pub async fn checkpoint(store: &Store) {
+    match store.checkpoint().await {
+        Ok(true) => tracing::debug!("checkpoint: WAL copied and truncated"),
+        Ok(false) => tracing::warn!("checkpoint: the WAL was busy; it is truncated later"),
+        Err(e) => tracing::error!("checkpoint failed: {e}"),
     }
 }

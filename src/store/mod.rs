@@ -119,6 +119,9 @@ impl Store {
         // FULL: a commit is on disk before the writer replies, so an acknowledged write
         // survives a crash of the process or the machine.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        // Deleted means gone: freed pages are overwritten, large pastes' overflow pages too
+        // (FAST would leave those behind).
+        conn.execute_batch("PRAGMA secure_delete = ON;")?;
         schema::migrate(&mut conn)?;
         // Opened now, before privileges are dropped: the directory may not let the new
         // user in.
@@ -274,6 +277,40 @@ impl Store {
             })
             .filter(|p| std::fs::symlink_metadata(p).is_ok())
             .collect()
+    }
+
+    /// Copies the WAL into the database and truncates it to nothing, so that old copies of
+    /// deleted content it held are gone from the file. Reads wait while it runs; the writer
+    /// goes on (the checkpoint waits for its commit). `Ok(false)` when a reader or writer
+    /// kept it from completing.
+    ///
+    /// # Errors
+    /// The checkpoint could not run, or [`Error::Closed`].
+    pub async fn checkpoint(&self) -> Result<bool, Error> {
+        // Every reader idle and without a snapshot: an open read transaction would hold
+        // the WAL's frames, and TRUNCATE would wait for it in vain.
+        let all = u32::try_from(READERS).expect("a handful of readers");
+        let permits = self
+            .inner
+            .reader_permits
+            .acquire_many(all)
+            .await
+            .map_err(|_| Error::Closed)?;
+        self.inner.release_idle_readers();
+        let path = self.inner.path.clone();
+        let done = tokio::task::spawn_blocking(move || -> Result<bool, Error> {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | NOFOLLOW,
+            )?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            Ok(busy == 0)
+        })
+        .await
+        .map_err(|e| Error::Join(e.to_string()))?;
+        drop(permits);
+        done
     }
 
     /// Number of commits the writer has made (each may carry many writes). A read made
