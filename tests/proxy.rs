@@ -8,15 +8,6 @@ use common::{Builder, request_tcp, tcp_address};
 const FP: &str = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2";
 const FP_HEADER: (&str, &str) = ("x-ssl-client-sha1", FP);
 
-/// A local address that is not loopback (this host's address on a network), if it has one.
-/// Connecting a UDP socket sends nothing; it only picks the source address.
-fn non_loopback_address() -> Option<std::net::IpAddr> {
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    probe.connect("203.0.113.1:9").ok()?;
-    let ip = probe.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
 async fn owner_over_tcp(addr: &str, headers: &[(&str, &str)]) -> serde_json::Value {
     let resp = request_tcp(addr, "POST", "/", headers, b"content".to_vec()).await;
     assert_eq!(
@@ -32,39 +23,74 @@ async fn owner_over_tcp(addr: &str, headers: &[(&str, &str)]) -> serde_json::Val
 async fn without_a_secret_the_certificate_header_is_believed_only_from_local_peers() {
     // Unix socket and loopback TCP: a proxy on this host.
     let mut d = Builder::new().listen(&["127.0.0.1:0"]).spawn();
-    let local = tcp_address(&d.wait_log("listening on"));
-    assert_eq!(owner_over_tcp(&local, &[FP_HEADER]).await, FP);
+    let log = d.wait_log("listening on");
+    assert!(!log.contains("neither proxy_secret"), "{log}");
+    assert_eq!(owner_over_tcp(&tcp_address(&log), &[FP_HEADER]).await, FP);
     drop(d);
     let d = Builder::new().spawn();
     assert_eq!(d.create("x", &[FP_HEADER]).await["owner"], FP);
-    drop(d);
+}
 
-    let Some(ip) = non_loopback_address() else {
-        eprintln!("skipped the non-loopback part: this host has no non-loopback address");
-        return;
-    };
-    let listen = std::net::SocketAddr::new(ip, 0).to_string();
-    let mut d = Builder::new().listen(&[listen.as_str()]).spawn();
+/// The owner a paste created through an inetd daemon gets: its peer is whoever inetd
+/// accepted, not a local proxy.
+fn owner_over_inetd(toml: &str, secret: Option<&str>) -> serde_json::Value {
+    use std::io::{Read, Write};
+    use std::os::fd::OwnedFd;
+    use std::process::Stdio;
+
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = theirs.try_clone().unwrap();
+    let mut d = Builder::new()
+        .toml(toml)
+        .listen(&["inetd"])
+        .stdio(
+            Stdio::from(OwnedFd::from(theirs)),
+            Stdio::from(OwnedFd::from(out)),
+        )
+        .spawn();
+    let secret = secret.map_or(String::new(), |s| format!("X-Proxy-Secret: {s}\r\n"));
+    ours.write_all(
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nX-SSL-Client-SHA1: {FP}\r\n{secret}\
+             Content-Length: 7\r\nConnection: close\r\n\r\ncontent"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    ours.set_read_timeout(Some(common::PATIENCE)).unwrap();
+    let mut resp = String::new();
+    ours.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 201"), "{resp:?}");
+    assert_eq!(d.wait_exit().code(), Some(0), "{}", d.log());
+    let body = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
+    serde_json::from_str::<serde_json::Value>(body).unwrap()["owner"].clone()
+}
+
+#[test]
+fn a_certificate_header_from_a_peer_that_is_not_a_local_proxy_is_ignored() {
+    assert_eq!(owner_over_inetd("", None), serde_json::Value::Null);
+    // With a shared secret, a proxy anywhere may vouch, by presenting it.
+    let toml = "proxy_secret = \"s3\"";
+    assert_eq!(owner_over_inetd(toml, Some("s3")), FP);
+    assert_eq!(owner_over_inetd(toml, Some("s4")), serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn listening_beyond_loopback_without_secret_or_trusted_proxies_is_warned_of() {
+    // Bound on every address, asked only through loopback.
+    let mut d = Builder::new().listen(&["0.0.0.0:0"]).spawn();
     let log = d.wait_log("listening on");
-    let remote = tcp_address(&log);
     assert!(
         log.contains("neither proxy_secret nor trusted_proxies"),
         "no start-up warning:\n{log}"
     );
-    // Connecting to this host's own network address: the peer is that address, not loopback.
-    assert_eq!(
-        owner_over_tcp(&remote, &[FP_HEADER]).await,
-        serde_json::Value::Null
-    );
-
-    // Named as a trusted proxy, the same peer may vouch again, and nothing is warned.
+    drop(d);
     let mut d = Builder::new()
-        .toml(&format!("trusted_proxies = [\"{ip}\"]"))
-        .listen(&[listen.as_str()])
+        .toml("trusted_proxies = [\"10.0.0.0/8\"]")
+        .listen(&["0.0.0.0:0"])
         .spawn();
     let log = d.wait_log("listening on");
     assert!(!log.contains("neither proxy_secret"), "{log}");
-    assert_eq!(owner_over_tcp(&tcp_address(&log), &[FP_HEADER]).await, FP);
 }
 
 #[tokio::test]
