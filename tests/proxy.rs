@@ -1,6 +1,8 @@
 //! Proxy headers mean what the operator thinks: who may vouch for a client certificate,
 //! doubled headers, and which X-Forwarded-For hop is the client.
 
+#![expect(clippy::unwrap_used, reason = "test: any failure is the test's")]
+
 mod common;
 
 use common::{Builder, request_tcp, tcp_address};

@@ -2,9 +2,10 @@
 //! IPv6 clients are counted per network of `rate_ipv6_prefix` bits.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
+use super::peer::client_network;
 use crate::config::Config;
 
 /// Most client addresses tracked at once; new ones beyond share one overflow window, so
@@ -123,14 +124,8 @@ impl RateLimiter {
     }
 
     fn key(&self, client: &str) -> Key {
-        match client.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
-            Ok(IpAddr::V6(v6)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.ipv6_prefix))
-                    .unwrap_or(0);
-                Key::Ip(IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & mask)))
-            }
-            Ok(v4) => Key::Ip(v4),
+        match client.parse::<IpAddr>() {
+            Ok(ip) => Key::Ip(client_network(ip, self.ipv6_prefix)),
             Err(_) => Key::Name(client.into()),
         }
     }

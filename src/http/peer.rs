@@ -111,11 +111,29 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
-fn is_trusted(ip: IpAddr, trusted: &[TrustedProxy]) -> bool {
+/// Whether `ip` lies in one of the `trusted` networks (an IPv4 peer of a dual-stack
+/// listener, `::ffff:a.b.c.d`, as its IPv4 address).
+#[must_use]
+pub fn is_trusted(ip: IpAddr, trusted: &[TrustedProxy]) -> bool {
     let ip = ip.to_canonical();
     trusted
         .iter()
         .any(|t| matches!(t, TrustedProxy::Net(net) if net.contains(&ip)))
+}
+
+/// What counts as one client for limits: an IPv4 address, or the IPv6 network of
+/// `ipv6_prefix` bits around it (one host usually owns a whole /64).
+#[must_use]
+pub fn client_network(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(ipv6_prefix.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::from_bits(v6.to_bits() & mask))
+        }
+        v4 => v4,
+    }
 }
 
 #[cfg(test)]

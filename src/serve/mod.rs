@@ -89,6 +89,7 @@ pub async fn serve(
     let per_address = PerAddress::new(
         state.config.max_connections_per_ip,
         &state.config.trusted_proxies,
+        state.config.rate_ipv6_prefix,
     );
     let (conn_tx, mut conn_rx) = mpsc::channel::<Accepted>(64);
     for bound in listeners {

@@ -8,13 +8,15 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::config::TrustedProxy;
-use crate::http::peer::Peer;
+use crate::http::peer::{Peer, client_network, is_trusted};
 
 /// Counts open connections per address against a cap.
 #[derive(Debug)]
 pub struct PerAddress {
     /// Most connections one address may hold; 0 counts nothing.
     cap: usize,
+    /// IPv6 peers are counted per network of this many bits (`rate_ipv6_prefix`).
+    ipv6_prefix: u8,
     trusted: Vec<TrustedProxy>,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -40,9 +42,10 @@ pub struct Slot {
 impl PerAddress {
     /// A counter allowing `cap` connections per address (0: no cap), exempting `trusted`.
     #[must_use]
-    pub fn new(cap: usize, trusted: &[TrustedProxy]) -> Arc<PerAddress> {
+    pub fn new(cap: usize, trusted: &[TrustedProxy], ipv6_prefix: u8) -> Arc<PerAddress> {
         Arc::new(PerAddress {
             cap,
+            ipv6_prefix,
             trusted: trusted.to_vec(),
             open: Mutex::new(HashMap::new()),
         })
@@ -54,9 +57,10 @@ impl PerAddress {
             Peer::Tcp(addr) => addr.ip().to_canonical(),
             Peer::Unix | Peer::Stdio => return Admission::Exempt,
         };
-        if self.cap == 0 || ip.is_loopback() || self.is_trusted(ip) {
+        if self.cap == 0 || ip.is_loopback() || is_trusted(ip, &self.trusted) {
             return Admission::Exempt;
         }
+        let ip = client_network(ip, self.ipv6_prefix);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(ip).or_insert(0);
         if *count >= self.cap {
@@ -67,12 +71,6 @@ impl PerAddress {
             owner: Arc::clone(self),
             ip,
         })
-    }
-
-    fn is_trusted(&self, ip: IpAddr) -> bool {
-        self.trusted
-            .iter()
-            .any(|t| matches!(t, TrustedProxy::Net(net) if net.contains(&ip)))
     }
 
     /// Connections counted for `ip` right now.
@@ -119,7 +117,7 @@ mod tests {
 
     #[test]
     fn an_address_gets_its_cap_and_its_slots_back() {
-        let per = PerAddress::new(2, &[]);
+        let per = PerAddress::new(2, &[], 64);
         let ip: IpAddr = "198.51.100.7".parse().unwrap();
         let a = counted(per.admit(&tcp("198.51.100.7:1000")));
         let b = counted(per.admit(&tcp("198.51.100.7:1001")));
@@ -136,7 +134,7 @@ mod tests {
 
     #[test]
     fn ipv4_mapped_ipv6_counts_as_its_ipv4_address() {
-        let per = PerAddress::new(1, &[]);
+        let per = PerAddress::new(1, &[], 64);
         let _slot = counted(per.admit(&tcp("198.51.100.7:1000")));
         assert!(matches!(
             per.admit(&tcp("[::ffff:198.51.100.7]:1000")),
@@ -145,9 +143,20 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_peers_count_per_prefix() {
+        let per = PerAddress::new(1, &[], 64);
+        let _slot = counted(per.admit(&tcp("[2001:db8:1:2::1]:1000")));
+        assert!(matches!(
+            per.admit(&tcp("[2001:db8:1:2:ffff::9]:1000")),
+            Admission::Refused(_)
+        ));
+        let _other = counted(per.admit(&tcp("[2001:db8:1:3::1]:1000")));
+    }
+
+    #[test]
     fn loopback_unix_stdio_and_trusted_proxies_are_exempt() {
         let trusted: Vec<TrustedProxy> = vec!["203.0.113.0/24".parse().unwrap()];
-        let per = PerAddress::new(1, &trusted);
+        let per = PerAddress::new(1, &trusted, 64);
         for _ in 0..3 {
             for peer in [
                 tcp("127.0.0.1:1"),
@@ -165,7 +174,7 @@ mod tests {
 
     #[test]
     fn a_cap_of_zero_counts_nothing() {
-        let per = PerAddress::new(0, &[]);
+        let per = PerAddress::new(0, &[], 64);
         let held: Vec<Admission> = (0..100)
             .map(|_| per.admit(&tcp("198.51.100.7:1")))
             .collect();
