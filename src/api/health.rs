@@ -12,7 +12,7 @@ use crate::http::response::{Body, json};
 ///
 /// # Errors
 /// [`ApiError::Unhealthy`], after logging the cause.
-pub async fn get(state: &AppState, req: Request<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn get(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     match state.store.health().await {
         Ok(()) => Ok(json(
             StatusCode::OK,

@@ -27,13 +27,13 @@ use crate::store::paste::{self, Changes, NewPaste, Paste, Refusal};
 ///
 /// # Errors
 /// The reference's 400, 413 and 429 answers; 500 on storage failure.
-pub async fn create(state: &AppState, req: Request<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     let cfg = &state.config;
     let caller = access::caller(state, req.ctx).await?;
     let limit = Limit::check(state, &caller, req.headers())?;
     let verdict = upload::count_rate(state, req.ctx, &caller)?;
     let opts = options::Create::from_headers(req.headers(), caller.authenticated(), cfg)?;
-    let raw = limit.read(req.body).await?;
+    let raw = limit.read(req.take_body()?).await?;
     let admitted = upload::admit(state, &req.head.headers, raw).await?;
     let password_hash = match opts.password {
         Some(pw) => Some(state.hashing.run(move || password::hash(&pw)).await?),
@@ -128,7 +128,7 @@ async fn touch(state: &AppState, p: &Paste, now: i64) -> Result<i64, ApiError> {
 /// 401/403 password, 404.
 pub async fn get_meta(
     state: &AppState,
-    req: Request<'_>,
+    req: &mut Request<'_>,
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let now = clock::now();
@@ -192,7 +192,7 @@ async fn load_raw(
 /// 401/403 password, 404, 416 unsatisfiable range.
 pub async fn get_raw(
     state: &AppState,
-    req: Request<'_>,
+    req: &mut Request<'_>,
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let now = clock::now();
@@ -239,7 +239,7 @@ async fn burn(
 /// 401 no credentials, 403 not the owner, 404.
 pub async fn delete(
     state: &AppState,
-    req: Request<'_>,
+    req: &mut Request<'_>,
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
@@ -263,7 +263,7 @@ pub async fn delete(
 /// 400 no updates, burn-after-read, bad headers or content; 401; 403; 404; 413; 429.
 pub async fn update(
     state: &AppState,
-    req: Request<'_>,
+    req: &mut Request<'_>,
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
@@ -275,7 +275,7 @@ pub async fn update(
     // A content update costs what a creation does: it counts against the same limit.
     let verdict = upload::count_rate(state, req.ctx, &caller)?;
     let opts = options::Update::from_headers(req.headers(), caller.authenticated(), &state.config)?;
-    let raw = limit.read(req.body).await?;
+    let raw = limit.read(req.take_body()?).await?;
     let content = match raw.is_empty() {
         true => None,
         false => Some(upload::admit(state, &req.head.headers, raw).await?),

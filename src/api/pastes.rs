@@ -20,7 +20,7 @@ const MAX_LIMIT: i64 = 1000;
 /// # Errors
 /// 401 without a certificate, 403 for `all=1` (admins arrive with the PKI), 400 for a
 /// malformed parameter.
-pub async fn list(state: &AppState, req: Request<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
     let me = caller.identity().ok_or(ApiError::AuthRequired)?;
     let query = req.query();

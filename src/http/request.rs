@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use http_body_util::BodyExt;
 
+use super::error::ApiError;
 use super::peer::{Remote, client_address};
 use crate::ids::Fingerprint;
 use crate::security::identity::client_identity;
@@ -92,18 +93,40 @@ impl Ctx {
     }
 }
 
-/// What the router hands every handler: the context, the request head and its body.
+/// What the router hands every handler (by reference: handlers' futures then stay small,
+/// and every request's future is built and moved at their size): the context, the request
+/// head and its body.
 #[derive(Debug)]
 pub struct Request<'a> {
     /// Request id, peer, client address and identity (the router keeps it for the log line).
     pub ctx: &'a Ctx,
     /// Method, URI and headers.
     pub head: http::request::Parts,
-    /// The body, not yet read.
-    pub body: hyper::body::Incoming,
+    /// The body until a handler takes it.
+    body: Option<hyper::body::Incoming>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// A request of `ctx` with this head and body.
+    #[must_use]
+    pub fn new(ctx: &'a Ctx, head: http::request::Parts, body: hyper::body::Incoming) -> Self {
+        Request {
+            ctx,
+            head,
+            body: Some(body),
+        }
+    }
+
+    /// The body, for the one handler that reads it.
+    ///
+    /// # Errors
+    /// [`ApiError::Internal`] when it was taken before (a handler's mistake).
+    pub fn take_body(&mut self) -> Result<hyper::body::Incoming, ApiError> {
+        self.body
+            .take()
+            .ok_or_else(|| ApiError::Internal("request body taken twice".into()))
+    }
+
     /// The request's headers.
     #[must_use]
     pub fn headers(&self) -> &HeaderMap {

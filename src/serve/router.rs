@@ -143,13 +143,9 @@ pub async fn handle(
     // Handlers take the head; the log line keeps these (the URI by a shared-bytes clone).
     let method = head.method.clone();
     let uri = head.uri.clone();
-    let req = Request {
-        ctx: &ctx,
-        head,
-        body,
-    };
+    let mut req = Request::new(&ctx, head, body);
 
-    let result = route_and_dispatch(state, uri.path(), req).await;
+    let result = route_and_dispatch(state, uri.path(), &mut req).await;
     let mut resp = result.unwrap_or_else(|err| err.into_response(ctx.rid()));
     if method == Method::HEAD {
         resp = strip_body(resp);
@@ -176,7 +172,7 @@ pub async fn handle(
 async fn route_and_dispatch(
     state: &AppState,
     path: &str,
-    req: Request<'_>,
+    req: &mut Request<'_>,
 ) -> Result<Response<Body>, ApiError> {
     let path = strip_prefix(path, &state.config.url_prefix).ok_or(ApiError::NotFound)?;
     let mut segments = [""; MAX_SEGMENTS];
@@ -246,7 +242,7 @@ fn paste_id(text: &str) -> Result<PasteId, ApiError> {
 async fn dispatch(
     state: &AppState,
     handler: Handler,
-    req: Request<'_>,
+    req: &mut Request<'_>,
     id: &str,
 ) -> Result<Response<Body>, ApiError> {
     use api::{health, info, paste, pastes};
