@@ -109,6 +109,14 @@ impl Builder {
         }
     }
 
+    /// Starts the daemon through `wrapper` (e.g. `ip netns exec NAME`), which runs it.
+    pub fn run_in(self, wrapper: &[&str]) -> Self {
+        Builder {
+            program: Some(wrapper.iter().map(|s| (*s).to_owned()).collect()),
+            ..self
+        }
+    }
+
     pub fn stdio(mut self, stdin: Stdio, stdout: Stdio) -> Self {
         self.stdin = Some(stdin);
         self.stdout = Some(stdout);
