@@ -36,16 +36,21 @@ fn all_keys() -> Vec<String> {
     keys
 }
 
-#[test]
-fn example_config_is_valid() {
+/// `flaskpaste --check-config` of the example config, with an empty environment.
+fn check_example() -> std::process::Output {
     let example = Path::new(REPO).join("flaskpaste.toml.example");
-    let out = Command::new(BIN)
+    Command::new(BIN)
         .arg("--config")
         .arg(&example)
         .arg("--check-config")
         .env_clear()
         .output()
-        .unwrap();
+        .expect("the daemon binary runs")
+}
+
+#[test]
+fn example_config_is_valid() {
+    let out = check_example();
     assert!(
         out.status.success(),
         "{}",
@@ -55,14 +60,7 @@ fn example_config_is_valid() {
 
 #[test]
 fn example_config_trusts_the_proxy_on_its_unix_socket() {
-    let example = Path::new(REPO).join("flaskpaste.toml.example");
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(&example)
-        .arg("--check-config")
-        .env_clear()
-        .output()
-        .unwrap();
+    let out = check_example();
     let effective = String::from_utf8_lossy(&out.stdout);
     assert!(
         effective
