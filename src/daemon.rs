@@ -156,6 +156,17 @@ async fn lifecycle(
         }
         tracing::info!("running as {}", target.describe());
     }
+    let state = match AppState::new(Arc::clone(&config), store.clone()).await {
+        Ok(state) => Arc::new(state),
+        Err(e) => {
+            close_store(&store).await;
+            cleanup_sockets(&listeners);
+            return Err(StartupError::CantCreate(format!(
+                "cannot read or store the challenge-signing key in {}: {e}",
+                config.db.display()
+            )));
+        }
+    };
     let Listeners { bound, created } = listeners;
     warn_of_open_identity(&config, &bound);
     let addresses: Vec<String> = bound.iter().map(|b| b.display.clone()).collect();
@@ -183,23 +194,24 @@ async fn lifecycle(
         config.dedup_window.secs_i64(),
         shutdown.clone(),
     ));
-    let state = Arc::new(AppState {
-        limiter: crate::http::limit::RateLimiter::new(&config),
-        config: Arc::clone(&config),
-        store: store.clone(),
-        cache: crate::store::cache::PasteCache::default(),
-        hashing: crate::api::guard::Hashing::new(),
-        guesses: crate::api::guard::Guesses::new(&config),
-    });
     tasks.spawn(prune_rate_windows(
         Arc::clone(&state),
         config.rate_window.duration(),
         shutdown.clone(),
     ));
-    server::serve(bound, state, limits, shutdown.clone()).await;
+    tasks.spawn(crate::sweep::write_redirects(
+        Arc::clone(&state),
+        shutdown.clone(),
+    ));
+    server::serve(bound, Arc::clone(&state), limits, shutdown.clone()).await;
     shutdown.cancel();
     tasks.close();
     tasks.wait().await;
+
+    // Redirects counted in memory are written before the store closes.
+    if let Err(e) = state.redirects.write(&store).await {
+        tracing::error!("writing redirect counts: {e}");
+    }
 
     // Deleted content must not outlive a clean stop in the WAL.
     crate::sweep::checkpoint(&store).await;

@@ -122,6 +122,37 @@ text_id!(
     |s| s.len() == 40 && lower_hex(s)
 );
 
+/// The alphabet of short URL ids.
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+text_id!(
+    /// A short URL id: exactly 8 base62 characters (`[0-9A-Za-z]`).
+    ShortId,
+    |s| s.len() == ShortId::LEN && s.bytes().all(|b| b.is_ascii_alphanumeric())
+);
+
+impl ShortId {
+    /// Characters in a short URL id.
+    pub const LEN: usize = 8;
+
+    /// A fresh random id: each character uniform over the 62, from the OS random source.
+    #[must_use]
+    pub fn generate() -> ShortId {
+        let mut text = String::with_capacity(Self::LEN);
+        let mut buf = [0u8; 16];
+        while text.len() < Self::LEN {
+            fill_random(&mut buf);
+            // 248 = 4 × 62: bytes from 248 up would favour the first 8 characters.
+            for &b in buf.iter().filter(|&&b| b < 248) {
+                if text.len() < Self::LEN {
+                    text.push(char::from(BASE62[usize::from(b % 62)]));
+                }
+            }
+        }
+        ShortId(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +195,29 @@ mod tests {
             format!("{fp:?}"),
             "Fingerprint(a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2)"
         );
+    }
+
+    #[test]
+    fn short_ids_are_eight_base62_characters() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = ShortId::generate();
+            assert!(ShortId::parse(id.as_str()).is_some(), "{id}");
+            seen.extend(id.as_str().chars());
+            assert_ne!(id, ShortId::generate());
+        }
+        assert_eq!(seen.len(), 62, "every character of the alphabet turns up");
+        for bad in [
+            "AbCdEfG",
+            "AbCdEfGhi",
+            "AbCd-fGh",
+            "AbCdEfG\u{e9}",
+            "",
+            "abc12345/",
+        ] {
+            assert!(ShortId::parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(ShortId::parse("AbCdEfGh").is_some());
     }
 
     #[test]

@@ -1,12 +1,19 @@
-//! The expiry sweep: deletes expired pastes once at start, then every `cleanup_interval`
-//! seconds, until shutdown. Expired pastes are already invisible; this reclaims the space,
-//! and empties the WAL, which holds old copies of deleted content.
+//! The timers that tidy the store: the expiry sweep deletes expired pastes and short URLs
+//! and forgets spent proof-of-work nonces once at start, then every `cleanup_interval`
+//! seconds, until shutdown (expired rows are already invisible; this reclaims the space,
+//! and empties the WAL, which holds old copies of deleted content); and redirect counts
+//! gathered in memory are written shortly after they arrive.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Store, paste};
+use crate::api::AppState;
+use crate::store::{Store, paste, pow, short};
+
+/// How long redirect counts gather before they are written: one commit carries them all.
+const REDIRECT_BATCH: Duration = Duration::from_secs(1);
 
 /// Runs the sweep until `shutdown` is cancelled.
 pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: CancellationToken) {
@@ -19,13 +26,18 @@ pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: 
         }
         let now = crate::clock::now();
         let purged = store
-            .write(move |c| paste::purge_expired(c, now, dedup_window))
+            .write(move |c| {
+                let pastes = paste::purge_expired(c, now, dedup_window)?;
+                let shorts = short::purge_expired(c, now)?;
+                pow::purge_spent(c, now)?;
+                Ok(pastes + shorts)
+            })
             .await;
         // Burned and deleted pastes, too, leave old copies in the WAL until it is emptied.
         checkpoint(&store).await;
         match purged {
             Ok(0) => tracing::debug!("expiry sweep: nothing expired"),
-            Ok(n) => tracing::info!("expiry sweep: deleted {n} expired paste(s)"),
+            Ok(n) => tracing::info!("expiry sweep: deleted {n} expired paste(s) and short URL(s)"),
             Err(e) => tracing::error!("expiry sweep failed: {e}"),
         }
     }
@@ -37,5 +49,23 @@ pub async fn checkpoint(store: &Store) {
         Ok(true) => tracing::debug!("checkpoint: WAL copied and truncated"),
         Ok(false) => tracing::warn!("checkpoint: the WAL was busy; it is truncated later"),
         Err(e) => tracing::error!("checkpoint failed: {e}"),
+    }
+}
+
+/// Writes redirect counts a moment after they start to gather, until `shutdown` is
+/// cancelled (the daemon writes what is left after the drain).
+pub async fn write_redirects(state: Arc<AppState>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = state.redirects.wait() => {}
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(REDIRECT_BATCH) => {}
+        }
+        if let Err(e) = state.redirects.write(&state.store).await {
+            tracing::error!("writing redirect counts: {e}");
+        }
     }
 }

@@ -132,9 +132,7 @@ pub async fn load_owned(
     id: &PasteId,
     headers: &HeaderMap,
 ) -> Result<Paste, ApiError> {
-    if caller.identity.is_none() && header_str(headers, "x-owner-token").is_none() {
-        return Err(ApiError::AuthRequired);
-    }
+    require_credentials(caller, headers)?;
     let now = crate::clock::now();
     let lookup = id.clone();
     let p = state
@@ -142,19 +140,44 @@ pub async fn load_owned(
         .lookup(move |c| paste::get(c, lookup.as_str(), now))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
-    authorize_owner(&p, caller, headers)?;
+    authorize_owner(
+        caller,
+        p.owner.as_deref(),
+        p.owner_token_hash.as_deref(),
+        headers,
+    )?;
     Ok(p)
 }
 
-/// The caller may act as owner: its certificate owns the paste, or it presents the token.
-fn authorize_owner(p: &Paste, caller: &Caller, headers: &HeaderMap) -> Result<(), ApiError> {
+/// 401 unless the caller presents a certificate or an owner token.
+///
+/// # Errors
+/// [`ApiError::AuthRequired`].
+pub fn require_credentials(caller: &Caller, headers: &HeaderMap) -> Result<(), ApiError> {
+    if caller.identity.is_none() && header_str(headers, "x-owner-token").is_none() {
+        return Err(ApiError::AuthRequired);
+    }
+    Ok(())
+}
+
+/// The caller may act as the owner of something owned by `owner` (a fingerprint) or by
+/// whoever holds the token hashed to `token_hash`.
+///
+/// # Errors
+/// [`ApiError::PermissionDenied`].
+pub fn authorize_owner(
+    caller: &Caller,
+    owner: Option<&str>,
+    token_hash: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let by_cert = matches!(
-        (&caller.identity, &p.owner),
+        (&caller.identity, owner),
         (Some(me), Some(owner)) if me.as_str() == owner
     );
-    let by_token = match (header_str(headers, "x-owner-token"), &p.owner_token_hash) {
+    let by_token = match (header_str(headers, "x-owner-token"), token_hash) {
         (Some(t), Some(stored)) => {
-            let given = token_hash(t);
+            let given = token_hash_of(t);
             bool::from(given.as_bytes().ct_eq(stored.as_bytes()))
         }
         _ => false,
@@ -170,10 +193,10 @@ fn authorize_owner(p: &Paste, caller: &Caller, headers: &HeaderMap) -> Result<()
 #[must_use]
 pub fn new_owner_token() -> (String, String) {
     let token = hex(&crate::ids::random_bytes(16));
-    let hash = token_hash(&token);
+    let hash = token_hash_of(&token);
     (token, hash)
 }
 
-fn token_hash(token: &str) -> String {
+fn token_hash_of(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }

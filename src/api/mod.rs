@@ -3,6 +3,7 @@
 //! document ([`document`]). Knows no routes and no sockets.
 
 pub mod access;
+pub mod challenge;
 pub mod document;
 pub mod guard;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod options;
 pub mod paste;
 pub mod pastes;
 pub mod raw;
+pub mod short;
 pub mod stream;
 pub mod upload;
 
@@ -34,6 +36,40 @@ pub struct AppState {
     pub hashing: guard::Hashing,
     /// Password guesses per client address and paste.
     pub guesses: guard::Guesses,
+    /// Proof-of-work: the signing key, challenge lifetime and anti-flood counter.
+    pub pow: challenge::Pow,
+    /// Short URL redirects counted and not yet written.
+    pub redirects: short::Redirects,
+}
+
+impl AppState {
+    /// The state of a daemon serving `config` from `store`. The challenge-signing key is
+    /// `pow_secret`, or else the one kept in the database (made on first start), so that
+    /// challenges outstanding at a restart stay valid.
+    ///
+    /// # Errors
+    /// The stored key could not be read or made.
+    pub async fn new(config: Arc<Config>, store: Store) -> Result<AppState, crate::store::Error> {
+        use crate::store::pow::{SECRET_LEN, stored_secret};
+        let secret = match &config.pow_secret {
+            Some(secret) => secret.expose().to_vec(),
+            None => {
+                store
+                    .write(|c| stored_secret(c, || crate::ids::random_bytes(SECRET_LEN)))
+                    .await?
+            }
+        };
+        Ok(AppState {
+            limiter: crate::http::limit::RateLimiter::new(&config),
+            cache: crate::store::cache::PasteCache::default(),
+            hashing: guard::Hashing::new(),
+            guesses: guard::Guesses::new(&config),
+            pow: challenge::Pow::new(&config, secret),
+            redirects: short::Redirects::default(),
+            config,
+            store,
+        })
+    }
 }
 
 /// Runs CPU-heavy work (hashing, measuring large content) off the async workers.

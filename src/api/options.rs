@@ -33,8 +33,7 @@ impl Create {
     ) -> Result<Create, ApiError> {
         Ok(Create {
             burn_after_read: header_str(h, "x-burn-after-read").is_some_and(is_true),
-            expiry: header_str(h, "x-expiry")
-                .and_then(|v| positive_seconds(v, cfg.max_expiry.get())),
+            expiry: expiry(h, cfg),
             password: password_header(h)?,
             display_name: display_name(h, authenticated)?,
         })
@@ -70,6 +69,13 @@ impl Update {
             remove_display_name: header_str(h, "x-remove-display-name").is_some_and(is_true),
         })
     }
+}
+
+/// `X-Expiry`: whole seconds above zero, capped at `max_expiry`; anything else is `None`
+/// (the trust level's default).
+#[must_use]
+pub fn expiry(h: &HeaderMap, cfg: &Config) -> Option<i64> {
+    header_str(h, "x-expiry").and_then(|v| positive_seconds(v, cfg.max_expiry.get()))
 }
 
 /// The reference's spellings of yes: `true`, `1`, `yes`, in any case.

@@ -12,7 +12,7 @@ use super::document::PasteDoc;
 use super::raw::{self, Content};
 use super::stream::CHUNK;
 use super::upload::{self, Limit};
-use super::{AppState, options};
+use super::{AppState, challenge, options};
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::limit::{Verdict, apply_headers};
@@ -20,8 +20,10 @@ use crate::http::request::Request;
 use crate::http::response::{Body, json};
 use crate::ids::PasteId;
 use crate::security::password;
+use crate::security::pow::Rejection;
 use crate::store::cache::Cached;
 use crate::store::paste::{self, Changes, NewPaste, Paste, Refusal};
+use crate::store::pow::{Spend, paying};
 
 /// `POST /`: creates a paste from the raw body or from JSON `{"content": ...}`.
 ///
@@ -32,6 +34,7 @@ pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<
     let caller = access::caller(state, req.ctx).await?;
     let limit = Limit::check(state, &caller, req.headers())?;
     let verdict = upload::count_rate(state, req.ctx, &caller)?;
+    let spend = challenge::demand(state, req.headers()).await?;
     let opts = options::Create::from_headers(req.headers(), caller.authenticated(), cfg)?;
     let raw = limit.read(req.take_body()?).await?;
     let admitted = upload::admit(state, &req.head.headers, raw).await?;
@@ -63,13 +66,15 @@ pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<
         display_name: opts.display_name,
     };
     let token = owner_token.as_ref().map(|(token, _)| token.as_str());
-    insert(state, new, token, verdict.as_ref()).await
+    insert(state, new, spend, token, verdict.as_ref()).await
 }
 
-/// Inserts a new paste under a fresh id and answers its 201.
+/// Inserts a new paste under a fresh id, spending the proof-of-work nonce in the same
+/// write, and answers its 201.
 async fn insert(
     state: &AppState,
     mut new: NewPaste,
+    spend: Option<Spend>,
     owner_token: Option<&str>,
     verdict: Option<&Verdict>,
 ) -> Result<Response<Body>, ApiError> {
@@ -81,13 +86,18 @@ async fn insert(
     // A fresh id collides about never; a few tries make it never in practice.
     for _ in 0..4 {
         new.id = PasteId::generate(cfg.id_length).to_string();
-        let attempt = new.clone();
+        let (attempt, spend) = (new.clone(), spend.clone());
         match state
             .store
-            .write(move |c| paste::insert(c, &attempt, window, max))
+            .write(move |c| {
+                paying(c, spend.as_ref(), |c| {
+                    paste::insert(c, &attempt, window, max)
+                })
+            })
             .await?
         {
             Ok(()) => {
+                state.pow.flood.record(new.created_at);
                 let stored = new.to_paste();
                 let doc = PasteDoc::created(&stored, owner_token, &cfg.url_prefix);
                 let mut resp = json(StatusCode::CREATED, &doc);
@@ -102,6 +112,7 @@ async fn insert(
                     window_seconds: cfg.dedup_window.get(),
                 });
             }
+            Err(Refusal::Spent) => return Err(ApiError::PowFailed(Rejection::Spent)),
             Err(Refusal::IdTaken) => {}
         }
     }

@@ -71,6 +71,14 @@ const KEYS: &[&str] = &[
     "password_fail_window",
     "trusted_proxies",
     "rate_ipv6_prefix",
+    "pow_difficulty",
+    "pow_ttl",
+    "pow_secret",
+    "antiflood_threshold",
+    "antiflood_window",
+    "antiflood_step",
+    "antiflood_max",
+    "short_url_max",
 ];
 
 /// Why the configuration could not be loaded.
@@ -216,6 +224,25 @@ pub struct Config {
     pub trusted_proxies: Vec<TrustedProxy>,
     /// IPv6 clients are counted per network of this prefix length (1 to 128).
     pub rate_ipv6_prefix: u8,
+    /// Leading zero bits a proof-of-work solution needs (0: no proof-of-work).
+    pub pow_difficulty: u8,
+    /// Seconds a challenge stays valid.
+    pub pow_ttl: Seconds,
+    /// Key that signs challenges; without one, a key is generated once and kept in the
+    /// database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow_secret: Option<Secret>,
+    /// Creations per `antiflood_window`, server-wide, above which challenges get harder
+    /// (0: off).
+    pub antiflood_threshold: u64,
+    /// Length of the anti-flood window, in seconds.
+    pub antiflood_window: Seconds,
+    /// Bits added per threshold exceeded.
+    pub antiflood_step: u8,
+    /// Most bits an elevated challenge asks for.
+    pub antiflood_max: u8,
+    /// Longest target URL of a short URL, in bytes.
+    pub short_url_max: usize,
 }
 
 impl Default for Config {
@@ -259,6 +286,14 @@ impl Default for Config {
             password_fail_window: Seconds::saturating(60),
             trusted_proxies: Vec::new(),
             rate_ipv6_prefix: 64,
+            pow_difficulty: 20,
+            pow_ttl: Seconds::saturating(300),
+            pow_secret: None,
+            antiflood_threshold: 0,
+            antiflood_window: Seconds::saturating(60),
+            antiflood_step: 2,
+            antiflood_max: 28,
+            short_url_max: 2048,
         }
     }
 }

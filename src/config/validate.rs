@@ -1,6 +1,7 @@
 //! Validation of a deserialized configuration: rules on one key, and rules across keys that
 //! name every key involved. Runs once, after all layers are merged. Never reads files or the
-//! environment; only `url_prefix` is normalised in place.
+//! environment; only `url_prefix` is normalised in place, and an empty `pow_secret` means
+//! none (the seeds' "auto-generated if empty").
 
 use super::{Config, Error};
 
@@ -12,7 +13,49 @@ pub(super) fn validate(config: &mut Config) -> Result<(), Error> {
     check_serving(config)?;
     normalise_url_prefix(config)?;
     check_pastes(config)?;
-    check_timers(config)
+    check_timers(config)?;
+    check_pow(config)
+}
+
+fn check_pow(config: &mut Config) -> Result<(), Error> {
+    // The same bound as security::pow::MAX_DIFFICULTY (a lower layer cannot be asked).
+    const MAX_DIFFICULTY: u8 = 64;
+    if config
+        .pow_secret
+        .as_ref()
+        .is_some_and(|s| s.expose().is_empty())
+    {
+        config.pow_secret = None;
+    }
+    for (key, bits) in [
+        ("pow_difficulty", config.pow_difficulty),
+        ("antiflood_max", config.antiflood_max),
+    ] {
+        if bits > MAX_DIFFICULTY {
+            return Err(Error::Invalid {
+                key,
+                reason: format!("must be at most {MAX_DIFFICULTY} bits"),
+            });
+        }
+    }
+    for (key, secs) in [
+        ("pow_ttl", config.pow_ttl),
+        ("antiflood_window", config.antiflood_window),
+    ] {
+        if secs.is_zero() {
+            return Err(Error::Invalid {
+                key,
+                reason: "must be at least 1 second".into(),
+            });
+        }
+    }
+    if !(16..=65_536).contains(&config.short_url_max) {
+        return Err(Error::Invalid {
+            key: "short_url_max",
+            reason: "must be 16 to 65536 bytes".into(),
+        });
+    }
+    Ok(())
 }
 
 fn check_serving(config: &Config) -> Result<(), Error> {

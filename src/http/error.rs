@@ -65,6 +65,17 @@ pub enum ApiError {
     },
     /// The request body stalled or was too slow; the connection is closed after the answer.
     RequestTimeout,
+    /// Proof-of-work is on and the request carries no token or no solution.
+    PowRequired,
+    /// The token or solution was refused.
+    PowFailed(crate::security::pow::Rejection),
+    InvalidShortId,
+    ShortNotFound,
+    /// A short URL target that may not be redirected to; `max` is `short_url_max`.
+    BadTarget {
+        refused: crate::security::target::Refused,
+        max: usize,
+    },
     /// 503 from `/health`.
     Unhealthy,
     /// 500: the cause is logged, the client hears nothing of it.
@@ -91,6 +102,7 @@ const HINT_ENCRYPT: &str = "Encrypt content before uploading (fpaste encrypts by
 
 impl ApiError {
     fn status_and_body(&self) -> (StatusCode, Value) {
+        use crate::security::target::Refused;
         use StatusCode as S;
         let msg = |status, text: &str| (status, json!({ "error": text }));
         match self {
@@ -174,6 +186,26 @@ impl ApiError {
                 msg(S::RANGE_NOT_SATISFIABLE, "Requested range not satisfiable")
             }
             ApiError::RequestTimeout => msg(S::REQUEST_TIMEOUT, "Request timeout"),
+            ApiError::PowRequired => (
+                S::BAD_REQUEST,
+                json!({"error": "Proof-of-work required",
+                       "hint": "GET /challenge for a new challenge"}),
+            ),
+            ApiError::PowFailed(why) => (
+                S::BAD_REQUEST,
+                json!({"error": format!("Proof-of-work failed: {why}")}),
+            ),
+            ApiError::InvalidShortId => msg(S::BAD_REQUEST, "Invalid short URL ID format"),
+            ApiError::ShortNotFound => msg(S::NOT_FOUND, "Short URL not found"),
+            ApiError::BadTarget { refused, max } => match refused {
+                Refused::TooLong => (
+                    S::BAD_REQUEST,
+                    json!({"error": format!("URL too long (max {max} bytes)")}),
+                ),
+                Refused::Empty | Refused::Characters | Refused::Scheme | Refused::Host => {
+                    (S::BAD_REQUEST, json!({"error": refused.to_string()}))
+                }
+            },
             ApiError::Unhealthy => (
                 S::SERVICE_UNAVAILABLE,
                 json!({"status": "unhealthy", "database": "error",

@@ -14,7 +14,7 @@ use crate::http::headers;
 use crate::http::peer::Remote;
 use crate::http::request::{Ctx, Request};
 use crate::http::response::{Body, body_len, strip_body};
-use crate::ids::PasteId;
+use crate::ids::{PasteId, ShortId};
 
 /// The methods routes are written with; a GET route also answers HEAD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,8 @@ enum Seg {
     Lit(&'static str),
     /// A paste id (`<id>`), parsed before the handler runs.
     Paste,
+    /// A short URL id (`<id>` under `/s`), parsed before the handler runs.
+    Short,
 }
 
 /// What a route runs; [`dispatch`] maps each to its handler.
@@ -65,6 +67,12 @@ enum Handler {
     PasteRaw,
     UpdatePaste,
     DeletePaste,
+    Challenge,
+    CreateShort,
+    ListShorts,
+    Redirect,
+    ShortInfo,
+    DeleteShort,
 }
 
 struct Route {
@@ -87,13 +95,39 @@ const fn route(verb: Verb, path: &'static [Seg], about: &'static str, handler: H
 /// routes of one pattern stand together, in the order `Allow` lists their methods.
 const ROUTES: &[Route] = {
     use Handler as H;
-    use Seg::{Lit, Paste};
+    use Seg::{Lit, Paste, Short};
     use Verb::{Delete, Get, Post, Put};
     &[
         route(Get, &[], "API information", H::Info),
         route(Post, &[], "Create paste", H::CreatePaste),
         route(Get, &[Lit("health")], "Health check", H::Health),
+        route(
+            Get,
+            &[Lit("challenge")],
+            "Get proof-of-work challenge",
+            H::Challenge,
+        ),
         route(Get, &[Lit("pastes")], "List your pastes", H::ListPastes),
+        route(Get, &[Lit("s")], "List your short URLs", H::ListShorts),
+        route(Post, &[Lit("s")], "Create short URL", H::CreateShort),
+        route(
+            Get,
+            &[Lit("s"), Short],
+            "Redirect to target URL",
+            H::Redirect,
+        ),
+        route(
+            Delete,
+            &[Lit("s"), Short],
+            "Delete short URL",
+            H::DeleteShort,
+        ),
+        route(
+            Get,
+            &[Lit("s"), Short, Lit("info")],
+            "Short URL metadata",
+            H::ShortInfo,
+        ),
         route(Get, &[Paste], "Retrieve paste metadata", H::PasteMeta),
         route(Put, &[Paste], "Update paste", H::UpdatePaste),
         route(Delete, &[Paste], "Delete paste", H::DeletePaste),
@@ -107,7 +141,7 @@ const ROUTES: &[Route] = {
 };
 
 /// Most segments any route has.
-const MAX_SEGMENTS: usize = 2;
+const MAX_SEGMENTS: usize = 3;
 
 /// The endpoints `GET /` lists: (method, path below the prefix, description).
 #[must_use]
@@ -120,7 +154,7 @@ pub fn endpoints() -> Vec<(&'static str, String, &'static str)> {
                 path.push('/');
                 path.push_str(match seg {
                     Seg::Lit(text) => text,
-                    Seg::Paste => "<id>",
+                    Seg::Paste | Seg::Short => "<id>",
                 });
             }
             if path.is_empty() {
@@ -203,7 +237,7 @@ fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'
         r.path.len() == segments.len()
             && r.path.iter().zip(segments).all(|(seg, text)| match seg {
                 Seg::Lit(lit) => lit == text,
-                Seg::Paste => true,
+                Seg::Paste | Seg::Short => true,
             })
     };
     let pattern = ROUTES.iter().find(fits).ok_or(ApiError::NotFound)?.path;
@@ -238,6 +272,10 @@ fn paste_id(text: &str) -> Result<PasteId, ApiError> {
     PasteId::parse(text).ok_or(ApiError::InvalidPasteId)
 }
 
+fn short_id(text: &str) -> Result<ShortId, ApiError> {
+    ShortId::parse(text).ok_or(ApiError::InvalidShortId)
+}
+
 /// Runs the handler of a route: one arm each.
 async fn dispatch(
     state: &AppState,
@@ -245,7 +283,7 @@ async fn dispatch(
     req: &mut Request<'_>,
     id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    use api::{health, info, paste, pastes};
+    use api::{challenge, health, info, paste, pastes, short};
     match handler {
         Handler::Info => Ok(info::get(state, &endpoints())),
         Handler::Health => health::get(state, req).await,
@@ -255,6 +293,12 @@ async fn dispatch(
         Handler::PasteRaw => paste::get_raw(state, req, paste_id(id)?).await,
         Handler::UpdatePaste => paste::update(state, req, paste_id(id)?).await,
         Handler::DeletePaste => paste::delete(state, req, paste_id(id)?).await,
+        Handler::Challenge => Ok(challenge::get(state)),
+        Handler::CreateShort => short::create(state, req).await,
+        Handler::ListShorts => short::list(state, req).await,
+        Handler::Redirect => short::resolve(state, req, short_id(id)?).await,
+        Handler::ShortInfo => short::info(state, req, short_id(id)?).await,
+        Handler::DeleteShort => short::delete(state, req, short_id(id)?).await,
     }
 }
 
@@ -317,7 +361,21 @@ mod tests {
             routed(Method::PATCH, "/x"),
             Err("405 GET, HEAD, PUT, DELETE".into())
         );
-        for missing in ["/a/b/c", "/a/b", "/abc123/raw/", "/abc123/"] {
+        assert_eq!(
+            routed(Method::GET, "/s/AbCdEfGh/info"),
+            Ok(("Short URL metadata", "AbCdEfGh".into()))
+        );
+        assert_eq!(
+            routed(Method::GET, "/s/raw"),
+            Ok(("Redirect to target URL", "raw".into())),
+            "under /s, the second segment is a short id"
+        );
+        assert_eq!(routed(Method::PUT, "/s"), Err("405 GET, HEAD, POST".into()));
+        assert_eq!(
+            routed(Method::POST, "/s/AbCdEfGh"),
+            Err("405 GET, HEAD, DELETE".into())
+        );
+        for missing in ["/a/b/c", "/a/b", "/abc123/raw/", "/abc123/", "/s/a/b/c"] {
             assert_eq!(routed(Method::GET, missing), Err("404".into()), "{missing}");
         }
     }

@@ -4,8 +4,11 @@
 //! rusqlite; it returns domain values, never HTTP types.
 
 pub mod cache;
+mod dedup;
 pub mod paste;
+pub mod pow;
 pub mod schema;
+pub mod short;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -62,6 +65,17 @@ pub enum Error {
     /// The file at the database path is no longer the one the store opened.
     #[error("database file {0} was removed or replaced")]
     Replaced(PathBuf),
+}
+
+/// Why a paste or short URL was not created although nothing failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The same content (or URL) was submitted `count` times in the current window.
+    Duplicate { count: i64 },
+    /// The id is taken; try another.
+    IdTaken,
+    /// The proof-of-work nonce was spent by an earlier creation.
+    Spent,
 }
 
 /// Outcome of one job inside a batch: whether it succeeded, and how to tell its caller once

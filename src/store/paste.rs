@@ -5,7 +5,8 @@ use bytes::Bytes;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
-use super::Error;
+pub use super::Refusal;
+use super::{Error, dedup};
 
 /// Reads that extend an inactivity expiry write at most this often per paste.
 pub const TOUCH_GRANULARITY: i64 = 60;
@@ -73,15 +74,6 @@ pub struct Paste {
     pub display_name: Option<String>,
 }
 
-/// Why a paste was not inserted although nothing failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The same content was submitted `count` times in the current window.
-    Duplicate { count: i64 },
-    /// The id is taken; try another.
-    IdTaken,
-}
-
 /// The metadata columns [`from_row`] reads, for `concat!` into constant SQL (statements
 /// are cached by their text).
 macro_rules! columns {
@@ -129,7 +121,7 @@ pub fn insert(
     let private = p.password_hash.is_some() || p.burn_after_read;
     if dedup_max > 0 && !private {
         if let Some(count) =
-            count_duplicate(c, &p.content_hash, p.created_at, dedup_window, dedup_max)?
+            dedup::count(c, &p.content_hash, p.created_at, dedup_window, dedup_max)?
         {
             return Ok(Err(Refusal::Duplicate { count }));
         }
@@ -158,37 +150,6 @@ pub fn insert(
     ])?;
     write_large(c, c.last_insert_rowid(), &p.content)?;
     Ok(Ok(()))
-}
-
-/// Counts `hash` against the duplicate throttle; `Some(count)` when it is over the limit.
-fn count_duplicate(
-    c: &Connection,
-    hash: &str,
-    now: i64,
-    window: i64,
-    max: i64,
-) -> Result<Option<i64>, Error> {
-    let seen: Option<(i64, i64)> = c
-        .prepare_cached("SELECT window_start, count FROM content_hashes WHERE hash = ?1")?
-        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let in_window = seen.is_some_and(|(start, _)| now - start < window);
-    match seen {
-        Some((_, count)) if count >= max && in_window => Ok(Some(count)),
-        Some(_) if in_window => {
-            c.prepare_cached("UPDATE content_hashes SET count = count + 1 WHERE hash = ?1")?
-                .execute([hash])?;
-            Ok(None)
-        }
-        _ => {
-            c.prepare_cached(
-                "INSERT OR REPLACE INTO content_hashes (hash, window_start, count) \
-                 VALUES (?1, ?2, 1)",
-            )?
-            .execute(params![hash, now])?;
-            Ok(None)
-        }
-    }
 }
 
 /// Content as an SQL value: bound directly when small, as a zeroblob to be filled by

@@ -61,6 +61,28 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE pastes_v3 RENAME TO pastes;
     CREATE INDEX pastes_owner_created ON pastes(owner, created_at);
     CREATE INDEX pastes_expires ON pastes(expires_at);",
+    // 4: short URLs, spent proof-of-work nonces, and the server's own settings (the
+    //    generated challenge-signing key).
+    "CREATE TABLE short_urls (
+        id               TEXT PRIMARY KEY,
+        target_url       TEXT NOT NULL,
+        owner            TEXT,
+        owner_token_hash TEXT,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        access_count     INTEGER NOT NULL DEFAULT 0,
+        last_accessed    INTEGER
+    );
+    CREATE INDEX short_urls_owner_created ON short_urls(owner, created_at);
+    CREATE INDEX short_urls_expires ON short_urls(expires_at);
+    CREATE TABLE pow_spent (
+        nonce   TEXT PRIMARY KEY,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema at the latest version, created in one step for a new database. Replaying the
@@ -88,7 +110,27 @@ const LATEST: &str = "CREATE TABLE pastes (
         hash         TEXT PRIMARY KEY,
         window_start INTEGER NOT NULL,
         count        INTEGER NOT NULL
-    );";
+    );
+    CREATE TABLE short_urls (
+        id               TEXT PRIMARY KEY,
+        target_url       TEXT NOT NULL,
+        owner            TEXT,
+        owner_token_hash TEXT,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        access_count     INTEGER NOT NULL DEFAULT 0,
+        last_accessed    INTEGER
+    );
+    CREATE INDEX short_urls_owner_created ON short_urls(owner, created_at);
+    CREATE INDEX short_urls_expires ON short_urls(expires_at);
+    CREATE TABLE pow_spent (
+        nonce   TEXT PRIMARY KEY,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;";
 
 /// The schema version this build writes.
 #[must_use]

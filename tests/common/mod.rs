@@ -160,6 +160,10 @@ impl Builder {
         if !sets("rate_limit ") {
             text.push_str("rate_limit = false\n");
         }
+        // Proof-of-work is on by default; the tests about it solve real challenges.
+        if !sets("pow_difficulty ") {
+            text.push_str("pow_difficulty = 0\n");
+        }
         text.push_str(&self.toml);
         std::fs::write(&config, text).unwrap();
         let mut cmd = match &self.program {
