@@ -470,6 +470,16 @@ impl Daemon {
         self.send("POST", "/", headers, body).await
     }
 
+    /// A solved challenge from `GET /challenge`: the `X-PoW-Token` and `X-PoW-Solution`
+    /// values. Fails unless proof-of-work is on.
+    pub async fn solve(&self) -> (String, String) {
+        let c = self.req("GET", "/challenge", &[]).await.json();
+        assert_eq!(c["enabled"], true, "{c}");
+        let difficulty = u8::try_from(c["difficulty"].as_u64().unwrap()).unwrap();
+        let n = flaskpaste::security::pow::solve(c["nonce"].as_str().unwrap(), difficulty);
+        (c["token"].as_str().unwrap().to_owned(), n.to_string())
+    }
+
     /// Creates a paste and returns its JSON, failing unless the answer is 201.
     pub async fn create(
         &self,
