@@ -1,7 +1,12 @@
 //! Rate limits on creation and content updates against the real binary: per client address,
-//! with headers, the certificate multiplier, and clients behind a trusted proxy.
+//! with headers, the certificate multiplier, clients behind a trusted proxy, and the bound
+//! on how many client addresses are tracked.
+#![expect(clippy::unwrap_used, reason = "test: any failure is the test's")]
 
 mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
 
 use common::{Builder, FP};
 
@@ -81,4 +86,87 @@ async fn updates_count_against_the_rate_limit_with_headers() {
     // The refused update changed nothing.
     let raw = d.req("GET", &format!("{path}/raw"), &[]).await;
     assert_eq!(raw.body, b"second");
+}
+
+/// Sends one empty `POST /` per forwarded client address, pipelined in batches over one
+/// connection, and returns the status of each answer.
+fn post_from_each(sock: &std::path::Path, clients: impl Iterator<Item = String>) -> Vec<u16> {
+    let conn = UnixStream::connect(sock).unwrap();
+    let mut writer = conn.try_clone().unwrap();
+    let mut reader = BufReader::new(conn);
+    let clients: Vec<String> = clients.collect();
+    let mut statuses = Vec::with_capacity(clients.len());
+    for batch in clients.chunks(500) {
+        let mut out = String::new();
+        for client in batch {
+            out.push_str(&format!(
+                "POST / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {client}\r\n\
+                 Content-Length: 0\r\n\r\n"
+            ));
+        }
+        writer.write_all(out.as_bytes()).unwrap();
+        for _ in batch {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            statuses.push(line.split(' ').nth(1).unwrap().parse().unwrap());
+            let mut length = 0;
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+        }
+    }
+    statuses
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_flood_from_many_addresses_is_tracked_in_bounded_memory_and_still_limited() {
+    // 100,000 addresses are tracked at most; each gets one creation (an empty body is
+    // counted, then refused with 400, so nothing is stored).
+    const TRACKED: u32 = 100_000;
+    let d = Builder::new()
+        .toml(
+            "rate_limit = true\nrate_max = 1\nrate_window = 3600\n\
+             trusted_proxies = [\"unix\"]\nlog_level = \"warn\"",
+        )
+        .spawn();
+    let address = |i: u32| {
+        let [_, a, b, c] = (0x0a00_0000 + i).to_be_bytes();
+        format!("10.{a}.{b}.{c}")
+    };
+    let first = post_from_each(&d.sock, (0..TRACKED).map(address));
+    assert!(
+        first.iter().all(|&s| s == 400),
+        "every new address has its own window"
+    );
+    let tracked_rss = rss_kib(d.pid());
+    // Beyond the cap, new addresses share one window: the first gets its creation, every
+    // other one is refused, and none of them takes memory of its own.
+    let beyond = post_from_each(&d.sock, (TRACKED..TRACKED + 50_000).map(address));
+    assert_eq!(beyond[0], 400);
+    assert!(
+        beyond[1..].iter().all(|&s| s == 429),
+        "the shared window is used up"
+    );
+    let grown = rss_kib(d.pid()).saturating_sub(tracked_rss);
+    assert!(
+        grown < 4096,
+        "50,000 more addresses grew the daemon by {grown} KiB"
+    );
+    // Addresses tracked before the flood keep their own windows.
+    assert_eq!(post_from_each(&d.sock, [address(7)].into_iter()), [429]);
 }
