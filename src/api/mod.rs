@@ -50,14 +50,19 @@ impl AppState {
     /// # Errors
     /// The stored key could not be read or made.
     pub async fn new(config: Arc<Config>, store: Store) -> Result<AppState, crate::store::Error> {
-        use crate::store::pow::{SECRET_LEN, stored_secret};
+        use crate::store::pow::{SECRET_LEN, store_secret, stored_secret};
         let secret = match &config.pow_secret {
             Some(secret) => secret.expose().to_vec(),
-            None => {
-                store
-                    .write(|c| stored_secret(c, || crate::ids::random_bytes(SECRET_LEN)))
-                    .await?
-            }
+            None => match store.lookup(stored_secret).await? {
+                Some(secret) => secret,
+                // Made with the database; gone only if someone removed it.
+                None => {
+                    let secret = crate::ids::random_bytes(SECRET_LEN);
+                    let kept = secret.clone();
+                    store.write(move |c| store_secret(c, &kept)).await?;
+                    secret
+                }
+            },
         };
         Ok(AppState {
             limiter: crate::http::limit::RateLimiter::new(&config),

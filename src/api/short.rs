@@ -25,15 +25,75 @@ use crate::store::{self as db, Store};
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
-/// Redirect counts gathered in memory, and the one writer of them at a time.
+/// Targets kept at most; past this the cache starts over.
+const MAX_TARGETS: usize = 4096;
+
+/// Redirect counts gathered in memory, the one writer of them at a time, and the targets
+/// of recent redirects.
 #[derive(Debug, Default)]
 pub struct Redirects {
     hits: Hits,
     writing: tokio::sync::Mutex<()>,
     work: tokio::sync::Notify,
+    targets: std::sync::Mutex<Targets>,
+}
+
+/// Targets read since the store's last commit: `Location` values and expiry by id. Only
+/// a commit can delete a short URL, so while none was made these are what a lookup would
+/// find (expiry is checked on every use).
+#[derive(Debug, Default)]
+struct Targets {
+    generation: u64,
+    map: std::collections::HashMap<String, (HeaderValue, i64)>,
 }
 
 impl Redirects {
+    /// The `Location` of the live short URL `id`: from the cache when nothing was committed
+    /// since it was read, else from the store.
+    async fn location(
+        &self,
+        store: &Store,
+        id: &ShortId,
+        now: i64,
+    ) -> Result<HeaderValue, ApiError> {
+        // Read before the lookup: the lookup's snapshot has every commit counted here.
+        let generation = store.commits();
+        {
+            let targets = self.lock_targets();
+            if targets.generation == generation {
+                if let Some((location, expires_at)) = targets.map.get(id.as_str()) {
+                    if *expires_at > now {
+                        return Ok(location.clone());
+                    }
+                }
+            }
+        }
+        let lookup = id.clone();
+        let (target, expires_at) = store
+            .lookup(move |c| short::target(c, lookup.as_str(), now))
+            .await?
+            .ok_or(ApiError::ShortNotFound)?;
+        let location = HeaderValue::try_from(target)
+            .map_err(|e| ApiError::Internal(format!("stored target of {id} is no header: {e}")))?;
+        let mut targets = self.lock_targets();
+        if generation >= targets.generation {
+            if generation > targets.generation || targets.map.len() >= MAX_TARGETS {
+                targets.map.clear();
+                targets.generation = generation;
+            }
+            targets
+                .map
+                .insert(id.as_str().to_owned(), (location.clone(), expires_at));
+        }
+        Ok(location)
+    }
+
+    fn lock_targets(&self) -> std::sync::MutexGuard<'_, Targets> {
+        self.targets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Counts one redirect.
     pub fn record(&self, id: &str, now: i64) {
         if self.hits.record(id, now) {
@@ -67,6 +127,12 @@ impl Redirects {
                 Err(e)
             }
         }
+    }
+
+    /// Waits for a write of counts in progress; while the guard lives, every count is
+    /// either committed or pending, so a read plus [`Redirects::current`] misses none.
+    async fn settled(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writing.lock().await
     }
 
     /// `s` with the redirects not yet written.
@@ -258,14 +324,7 @@ pub async fn resolve(
     id: ShortId,
 ) -> Result<Response<Body>, ApiError> {
     let now = clock::now();
-    let lookup = id.clone();
-    let target = state
-        .store
-        .lookup(move |c| short::target(c, lookup.as_str(), now))
-        .await?
-        .ok_or(ApiError::ShortNotFound)?;
-    let location = HeaderValue::try_from(target)
-        .map_err(|e| ApiError::Internal(format!("stored target of {id} is no header: {e}")))?;
+    let location = state.redirects.location(&state.store, &id, now).await?;
     if !req.is_head() {
         state.redirects.record(id.as_str(), now);
     }
@@ -283,8 +342,9 @@ pub async fn info(
     _req: &mut Request<'_>,
     id: ShortId,
 ) -> Result<Response<Body>, ApiError> {
-    let s = live(state, &id).await?;
-    let s = state.redirects.current(s);
+    let settled = state.redirects.settled().await;
+    let s = state.redirects.current(live(state, &id).await?);
+    drop(settled);
     Ok(json(
         StatusCode::OK,
         &ShortDoc::info(&s, &state.config.url_prefix),
@@ -304,6 +364,7 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
         .to_owned();
     let (limit, offset) = page(req.query())?;
     let now = clock::now();
+    let settled = state.redirects.settled().await;
     let (rows, total) = state
         .store
         .read(move |c| short::list(c, &owner, now, limit, offset))
@@ -312,6 +373,7 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
         .into_iter()
         .map(|s| state.redirects.current(s))
         .collect();
+    drop(settled);
     let prefix = &state.config.url_prefix;
     let urls: Vec<ShortDoc<'_>> = rows.iter().map(|s| ShortDoc::info(s, prefix)).collect();
     Ok(json(

@@ -132,6 +132,11 @@ const LATEST: &str = "CREATE TABLE pastes (
         value BLOB NOT NULL
     ) WITHOUT ROWID;";
 
+/// The name under which the generated challenge-signing key is kept in `settings`.
+pub(super) const POW_SECRET: &str = "pow_secret";
+/// Bytes of a generated challenge-signing key.
+pub(super) const POW_SECRET_LEN: usize = 32;
+
 /// The schema version this build writes.
 #[must_use]
 pub fn latest() -> u32 {
@@ -166,6 +171,12 @@ pub fn migrate(conn: &mut Connection) -> Result<u32, Error> {
             tx.execute_batch(sql)?;
         }
     }
+    // Made with the table, so that starting never writes: a new database is built aside
+    // without syncs, and a start without a write leaves the WAL empty.
+    tx.execute(
+        "INSERT OR IGNORE INTO settings (name, value) VALUES (?1, ?2)",
+        rusqlite::params![POW_SECRET, crate::ids::random_bytes(POW_SECRET_LEN)],
+    )?;
     tx.pragma_update(None, "user_version", latest())?;
     tx.commit()?;
     Ok(latest())

@@ -124,16 +124,16 @@ pub fn get(c: &Connection, id: &str, now: i64) -> Result<Option<Short>, Error> {
         .optional()?)
 }
 
-/// The target of the live short URL with this id: all a redirect needs.
+/// The target and expiry of the live short URL with this id: all a redirect needs.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn target(c: &Connection, id: &str, now: i64) -> Result<Option<String>, Error> {
-    Ok(
-        c.prepare_cached("SELECT target_url FROM short_urls WHERE id = ?1 AND expires_at > ?2")?
-            .query_row(params![id, now], |r| r.get(0))
-            .optional()?,
-    )
+pub fn target(c: &Connection, id: &str, now: i64) -> Result<Option<(String, i64)>, Error> {
+    Ok(c.prepare_cached(
+        "SELECT target_url, expires_at FROM short_urls WHERE id = ?1 AND expires_at > ?2",
+    )?
+    .query_row(params![id, now], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()?)
 }
 
 /// Deletes the short URL; false when there was none.
@@ -293,8 +293,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            target(&c, "AbCdEfGh", 1099).unwrap().as_deref(),
-            Some("https://example.com/AbCdEfGh")
+            target(&c, "AbCdEfGh", 1099).unwrap(),
+            Some(("https://example.com/AbCdEfGh".to_owned(), 1100))
         );
         assert!(get(&c, "AbCdEfGh", 1100).unwrap().is_none());
         assert!(target(&c, "AbCdEfGh", 1100).unwrap().is_none());
