@@ -1069,6 +1069,39 @@ async fn an_expired_short_url_is_gone_before_the_sweep_runs() {
 }
 
 #[tokio::test]
+async fn a_redirected_short_url_still_expires_and_the_sweep_removes_it() {
+    let d = Builder::new().toml("cleanup_interval = 1").spawn();
+    let v = shortened(&d, "https://example.com/soon", &[("x-expiry", "1")]).await;
+    let id = sid(&v);
+    // The redirect keeps the target in memory; its expiry must still hold.
+    follow(&d, &id, "https://example.com/soon").await;
+    let rows = || {
+        let c = rusqlite::Connection::open_with_flags(
+            d.path("pastes.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        c.query_row("SELECT count(*) FROM short_urls", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(rows(), 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let gone = d.req("GET", &format!("/s/{id}"), &[]).await.status == 404;
+        if gone && rows() == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not expired or not swept"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
 async fn the_expiry_header_is_capped_at_max_expiry() {
     let d = Builder::new().toml("max_expiry = 100").spawn();
     let v = shortened(&d, "https://example.com/capped", &[("x-expiry", "100000")]).await;
