@@ -138,6 +138,36 @@ fn hidden_or_breaking(c: char) -> bool {
     )
 }
 
+/// `limit` (default `default`, at most `max`) and `offset` of a listing.
+///
+/// # Errors
+/// 400 for a `limit` below 1, a negative `offset`, or either not a number.
+pub fn page(query: Option<&str>, default: i64, max: i64) -> Result<(i64, i64), ApiError> {
+    let limit = query_number(query, "limit", "Invalid limit")?.unwrap_or(default);
+    let offset = query_number(query, "offset", "Invalid offset")?.unwrap_or(0);
+    if limit < 1 {
+        return Err(ApiError::InvalidParameter("Invalid limit"));
+    }
+    if offset < 0 {
+        return Err(ApiError::InvalidParameter("Invalid offset"));
+    }
+    Ok((limit.min(max), offset))
+}
+
+/// The integer value of `name` in a query string, if present.
+///
+/// # Errors
+/// 400 with `error` when it is not an integer.
+pub fn query_number(
+    query: Option<&str>,
+    name: &str,
+    error: &'static str,
+) -> Result<Option<i64>, ApiError> {
+    query_value(query, name)
+        .map(|v| v.parse().map_err(|_| ApiError::InvalidParameter(error)))
+        .transpose()
+}
+
 /// The value of `name` in a query string (no percent-decoding: values here are plain).
 #[must_use]
 pub fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {

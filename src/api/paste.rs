@@ -20,9 +20,9 @@ use crate::http::request::Request;
 use crate::http::response::{Body, json};
 use crate::ids::PasteId;
 use crate::security::password;
-use crate::security::pow::Rejection;
 use crate::store::cache::Cached;
-use crate::store::paste::{self, Changes, NewPaste, Paste, Refusal};
+use crate::store::insert_fresh;
+use crate::store::paste::{self, Changes, NewPaste, Paste};
 use crate::store::pow::{Spend, paying};
 
 /// `POST /`: creates a paste from the raw body or from JSON `{"content": ...}`.
@@ -83,40 +83,28 @@ async fn insert(
         cfg.dedup_window.secs_i64(),
         i64::try_from(cfg.dedup_max).unwrap_or(i64::MAX),
     );
-    // A fresh id collides about never; a few tries make it never in practice.
-    for _ in 0..4 {
-        new.id = PasteId::generate(cfg.id_length).to_string();
-        let (attempt, spend) = (new.clone(), spend.clone());
-        match state
-            .store
-            .write(move |c| {
-                paying(c, spend.as_ref(), |c| {
-                    paste::insert(c, &attempt, window, max)
-                })
+    let id_length = cfg.id_length;
+    let mut attempt = new.clone();
+    new.id = state
+        .store
+        .write(move |c| {
+            paying(c, spend.as_ref(), |c| {
+                insert_fresh(
+                    c,
+                    || PasteId::generate(id_length).to_string(),
+                    |c, id| {
+                        id.clone_into(&mut attempt.id);
+                        paste::insert(c, &attempt, window, max)
+                    },
+                )
             })
-            .await?
-        {
-            Ok(()) => {
-                state.pow.flood.record(new.created_at);
-                let stored = new.to_paste();
-                let doc = PasteDoc::created(&stored, owner_token, &cfg.url_prefix);
-                let mut resp = json(StatusCode::CREATED, &doc);
-                if let Some(v) = verdict {
-                    apply_headers(resp.headers_mut(), v);
-                }
-                return Ok(resp);
-            }
-            Err(Refusal::Duplicate { count }) => {
-                return Err(ApiError::Duplicate {
-                    count,
-                    window_seconds: cfg.dedup_window.get(),
-                });
-            }
-            Err(Refusal::Spent) => return Err(ApiError::PowFailed(Rejection::Spent)),
-            Err(Refusal::IdTaken) => {}
-        }
-    }
-    Err(ApiError::Internal("no free paste id after 4 tries".into()))
+        })
+        .await?
+        .map_err(|r| upload::refused(r, cfg))?;
+    state.pow.flood.record(new.created_at);
+    let stored = new.to_paste();
+    let doc = PasteDoc::created(&stored, owner_token, &cfg.url_prefix);
+    Ok(upload::created(&doc, verdict))
 }
 
 /// Extends an inactivity expiry when due (coarsely, see `store::paste::touch`); returns

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::AppState;
 use super::access;
 use super::document::PasteDoc;
-use super::options::query_value;
+use super::options::{page, query_number, query_value};
 use crate::http::error::ApiError;
 use crate::http::request::Request;
 use crate::http::response::{Body, json};
@@ -27,30 +27,15 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
     if query_value(query, "all").is_some_and(|v| v == "1") {
         return Err(ApiError::AdminRequired);
     }
-    let number = |name: &'static str, error: &'static str| -> Result<Option<i64>, ApiError> {
-        query_value(query, name)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::InvalidParameter(error))
-            })
-            .transpose()
-    };
-    let limit = number("limit", "Invalid limit")?.unwrap_or(DEFAULT_LIMIT);
-    let offset = number("offset", "Invalid offset")?.unwrap_or(0);
-    if limit < 1 {
-        return Err(ApiError::InvalidParameter("Invalid limit"));
-    }
-    if offset < 0 {
-        return Err(ApiError::InvalidParameter("Invalid offset"));
-    }
+    let (limit, offset) = page(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     let q = ListQuery {
         owner: Some(me.as_str().to_owned()),
         mime_glob: query_value(query, "type")
             .map(percent_decode)
             .filter(|t| !t.is_empty()),
-        after: number("after", "Invalid after timestamp")?,
-        before: number("before", "Invalid before timestamp")?,
-        limit: limit.min(MAX_LIMIT),
+        after: query_number(query, "after", "Invalid after timestamp")?,
+        before: query_number(query, "before", "Invalid before timestamp")?,
+        limit,
         offset,
     };
     let now = crate::clock::now();

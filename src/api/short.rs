@@ -9,18 +9,18 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::access::{self, Caller};
-use super::options::{self, query_value};
+use super::options;
 use super::{AppState, challenge, upload};
 use crate::clock;
 use crate::http::error::ApiError;
-use crate::http::limit::{Verdict, apply_headers};
+use crate::http::limit::Verdict;
 use crate::http::request::{BodyError, Request, content_length, header_str, read_body};
 use crate::http::response::{Body, empty, json};
 use crate::ids::{ShortId, hex};
-use crate::security::{mime, pow::Rejection, target};
+use crate::security::{mime, target};
 use crate::store::pow::{Spend, paying};
-use crate::store::short::{self, Hit, Hits, NewShort, Refusal, Short};
-use crate::store::{self as db, Store};
+use crate::store::short::{self, Hit, Hits, NewShort, Short};
+use crate::store::{self as db, Store, insert_fresh};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -277,41 +277,27 @@ async fn insert(
     );
     // The throttle's key: not a plain SHA-256 of the bytes, so never a paste's content hash.
     let url_key = format!("url:{}", hex(&Sha256::digest(new.target_url.as_bytes())));
-    for _ in 0..4 {
-        new.id = ShortId::generate().to_string();
-        let (attempt, key, spend) = (new.clone(), url_key.clone(), spend.clone());
-        let outcome = state
-            .store
-            .write(move |c| {
-                paying(c, spend.as_ref(), |c| {
-                    short::insert(c, &attempt, &key, window, max)
-                })
+    let mut attempt = new.clone();
+    new.id = state
+        .store
+        .write(move |c| {
+            paying(c, spend.as_ref(), |c| {
+                insert_fresh(
+                    c,
+                    || ShortId::generate().to_string(),
+                    |c, id| {
+                        id.clone_into(&mut attempt.id);
+                        short::insert(c, &attempt, &url_key, window, max)
+                    },
+                )
             })
-            .await?;
-        match outcome {
-            Ok(()) => {
-                state.pow.flood.record(new.created_at);
-                let stored = new.to_short();
-                let doc = ShortDoc::created(&stored, owner_token, &cfg.url_prefix);
-                let mut resp = json(StatusCode::CREATED, &doc);
-                if let Some(v) = verdict {
-                    apply_headers(resp.headers_mut(), v);
-                }
-                return Ok(resp);
-            }
-            Err(Refusal::Duplicate { count }) => {
-                return Err(ApiError::Duplicate {
-                    count,
-                    window_seconds: cfg.dedup_window.get(),
-                });
-            }
-            Err(Refusal::Spent) => return Err(ApiError::PowFailed(Rejection::Spent)),
-            Err(Refusal::IdTaken) => {}
-        }
-    }
-    Err(ApiError::Internal(
-        "no free short URL id after 4 tries".into(),
-    ))
+        })
+        .await?
+        .map_err(|r| upload::refused(r, cfg))?;
+    state.pow.flood.record(new.created_at);
+    let stored = new.to_short();
+    let doc = ShortDoc::created(&stored, owner_token, &cfg.url_prefix);
+    Ok(upload::created(&doc, verdict))
 }
 
 /// `GET`/`HEAD /s/{id}`: 302 to the target. Only a GET counts as a redirect.
@@ -362,7 +348,7 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
         .ok_or(ApiError::AuthRequired)?
         .as_str()
         .to_owned();
-    let (limit, offset) = page(req.query())?;
+    let (limit, offset) = options::page(req.query(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let now = clock::now();
     let settled = state.redirects.settled().await;
     let (rows, total) = state
@@ -381,27 +367,6 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
         &json!({"urls": urls, "count": urls.len(), "total": total, "limit": limit,
                 "offset": offset}),
     ))
-}
-
-/// `limit` (default 50, at most 200) and `offset` of a listing.
-fn page(query: Option<&str>) -> Result<(i64, i64), ApiError> {
-    let number = |name, error| {
-        query_value(query, name)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::InvalidParameter(error))
-            })
-            .transpose()
-    };
-    let limit = number("limit", "Invalid limit")?.unwrap_or(DEFAULT_LIMIT);
-    let offset = number("offset", "Invalid offset")?.unwrap_or(0);
-    if limit < 1 {
-        return Err(ApiError::InvalidParameter("Invalid limit"));
-    }
-    if offset < 0 {
-        return Err(ApiError::InvalidParameter("Invalid offset"));
-    }
-    Ok((limit.min(MAX_LIMIT), offset))
 }
 
 /// `DELETE /s/{id}`: by the owner (certificate, or the token of an anonymous creation).

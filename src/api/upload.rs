@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, header};
+use http::{HeaderMap, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
@@ -16,10 +16,13 @@ use super::access::Caller;
 use super::{AppState, blocking};
 use crate::config::Config;
 use crate::http::error::ApiError;
-use crate::http::limit::Verdict;
+use crate::http::limit::{Verdict, apply_headers};
 use crate::http::request::{BodyError, Ctx, content_length, header_str, read_body};
+use crate::http::response::{Body, json};
 use crate::ids::hex;
+use crate::security::pow::Rejection;
 use crate::security::{entropy, mime};
+use crate::store::Refusal;
 
 /// Bodies larger than this are examined on the blocking pool; smaller ones cost less than
 /// the hand-over.
@@ -102,6 +105,29 @@ pub fn count_rate(
     match verdict {
         Some(v) if !v.allowed => Err(ApiError::RateLimited(v, now)),
         _ => Ok(verdict),
+    }
+}
+
+/// The 201 of a creation, with the rate verdict's headers.
+#[must_use]
+pub fn created(doc: &impl serde::Serialize, verdict: Option<&Verdict>) -> Response<Body> {
+    let mut resp = json(StatusCode::CREATED, doc);
+    if let Some(v) = verdict {
+        apply_headers(resp.headers_mut(), v);
+    }
+    resp
+}
+
+/// The answer to a creation the store refused.
+#[must_use]
+pub fn refused(refusal: Refusal, cfg: &Config) -> ApiError {
+    match refusal {
+        Refusal::Duplicate { count } => ApiError::Duplicate {
+            count,
+            window_seconds: cfg.dedup_window.get(),
+        },
+        Refusal::Spent => ApiError::PowFailed(Rejection::Spent),
+        Refusal::IdTaken => ApiError::Internal("an id was taken after it was checked".into()),
     }
 }
 

@@ -93,7 +93,8 @@ impl From<store::Error> for ApiError {
             | store::Error::NotWal(_)
             | store::Error::Batch(_)
             | store::Error::Changed
-            | store::Error::Replaced(_) => ApiError::Internal(err.to_string()),
+            | store::Error::Replaced(_)
+            | store::Error::NoFreeId(_) => ApiError::Internal(err.to_string()),
         }
     }
 }

@@ -65,6 +65,9 @@ pub enum Error {
     /// The file at the database path is no longer the one the store opened.
     #[error("database file {0} was removed or replaced")]
     Replaced(PathBuf),
+    /// Every fresh id tried was taken.
+    #[error("no free id after {0} tries")]
+    NoFreeId(usize),
 }
 
 /// Why a paste or short URL was not created although nothing failed.
@@ -76,6 +79,30 @@ pub enum Refusal {
     IdTaken,
     /// The proof-of-work nonce was spent by an earlier creation.
     Spent,
+}
+
+/// Fresh ids tried before giving up: a random id collides about never, a few tries make
+/// it never in practice.
+const FRESH_ID_TRIES: usize = 4;
+
+/// Runs `insert` with ids from `fresh` until one is not taken; returns the id it used.
+///
+/// # Errors
+/// [`Error::NoFreeId`] when every id tried was taken, and `insert`'s errors.
+pub fn insert_fresh(
+    c: &Connection,
+    mut fresh: impl FnMut() -> String,
+    mut insert: impl FnMut(&Connection, &str) -> Result<Result<(), Refusal>, Error>,
+) -> Result<Result<String, Refusal>, Error> {
+    for _ in 0..FRESH_ID_TRIES {
+        let id = fresh();
+        match insert(c, &id)? {
+            Ok(()) => return Ok(Ok(id)),
+            Err(Refusal::IdTaken) => {}
+            Err(other) => return Ok(Err(other)),
+        }
+    }
+    Err(Error::NoFreeId(FRESH_ID_TRIES))
 }
 
 /// Outcome of one job inside a batch: whether it succeeded, and how to tell its caller once
