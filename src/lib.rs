@@ -27,7 +27,10 @@
 //! store/           SQLite: new databases built aside, read pool, group-committing writer,
 //!                  migrations, the cache of small pastes read since the last commit; only
 //!                  user of rusqlite
-//! security/        pure functions: identity header, MIME, entropy, passwords
+//! security/        pure functions: identity header, MIME, entropy, passwords, proof-of-work,
+//!                  anti-flood, short URL targets
+//! pki.rs           (feature pki) the CA: rcgen, encrypted PKCS#8 key, issuance, CSRs,
+//!                  CRL, PKCS#12; pure, persisted through store/pki.rs
 //! ids.rs           PasteId, Fingerprint (one newtype pattern), hex and random bytes
 //! clock.rs         now(): the one clock of handlers, the sweep and the store's callers
 //! ```
@@ -40,7 +43,7 @@
 //! layer: serve sweep
 //! layer: api
 //! layer: http logging listen notify privdrop
-//! layer: config security store
+//! layer: config security store pki
 //! layer: cli clock ids
 //! ```
 
@@ -54,6 +57,8 @@ pub mod ids;
 pub mod listen;
 pub mod logging;
 pub mod notify;
+#[cfg(feature = "pki")]
+pub mod pki;
 pub mod privdrop;
 pub mod security;
 pub mod serve;

@@ -79,6 +79,11 @@ const KEYS: &[&str] = &[
     "antiflood_step",
     "antiflood_max",
     "short_url_max",
+    "pki_enabled",
+    "pki_ca_password",
+    "pki_cert_days",
+    "pki_ca_days",
+    "register_pow",
 ];
 
 /// Why the configuration could not be loaded.
@@ -243,6 +248,18 @@ pub struct Config {
     pub antiflood_max: u8,
     /// Longest target URL of a short URL, in bytes.
     pub short_url_max: usize,
+    /// Serve the PKI: a CA, certificates, registration (builds with the `pki` feature).
+    #[serde(deserialize_with = "types::de_lenient_bool")]
+    pub pki_enabled: bool,
+    /// Password that encrypts the CA's private key at rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pki_ca_password: Option<Secret>,
+    /// Validity of issued client certificates, in days.
+    pub pki_cert_days: u32,
+    /// Validity of the CA certificate, in days.
+    pub pki_ca_days: u32,
+    /// Leading zero bits a registration's proof-of-work needs (0: none).
+    pub register_pow: u8,
 }
 
 impl Default for Config {
@@ -294,6 +311,11 @@ impl Default for Config {
             antiflood_step: 2,
             antiflood_max: 28,
             short_url_max: 2048,
+            pki_enabled: false,
+            pki_ca_password: None,
+            pki_cert_days: 365,
+            pki_ca_days: 3650,
+            register_pow: 24,
         }
     }
 }

@@ -27,9 +27,17 @@ fn check_pow(config: &mut Config) -> Result<(), Error> {
     {
         config.pow_secret = None;
     }
+    if config
+        .pki_ca_password
+        .as_ref()
+        .is_some_and(|s| s.expose().is_empty())
+    {
+        config.pki_ca_password = None;
+    }
     for (key, bits) in [
         ("pow_difficulty", config.pow_difficulty),
         ("antiflood_max", config.antiflood_max),
+        ("register_pow", config.register_pow),
     ] {
         if bits > MAX_DIFFICULTY {
             return Err(Error::Invalid {
@@ -46,6 +54,18 @@ fn check_pow(config: &mut Config) -> Result<(), Error> {
             return Err(Error::Invalid {
                 key,
                 reason: "must be at least 1 second".into(),
+            });
+        }
+    }
+    for (key, days) in [
+        ("pki_cert_days", config.pki_cert_days),
+        ("pki_ca_days", config.pki_ca_days),
+    ] {
+        // X.509 times end in 9999; 100 years is far enough.
+        if !(1..=36_500).contains(&days) {
+            return Err(Error::Invalid {
+                key,
+                reason: "must be 1 to 36500 days".into(),
             });
         }
     }

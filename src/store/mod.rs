@@ -6,6 +6,7 @@
 pub mod cache;
 mod dedup;
 pub mod paste;
+pub mod pki;
 pub mod pow;
 pub mod schema;
 pub mod short;

@@ -83,6 +83,33 @@ const MIGRATIONS: &[&str] = &[
         name  TEXT PRIMARY KEY,
         value BLOB NOT NULL
     ) WITHOUT ROWID;",
+    // 5: the PKI: the CA (its key encrypted) with its current CRL, and every certificate
+    //    issued, with who asked for it, its revocation and the admin flag.
+    "CREATE TABLE pki_ca (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        common_name   TEXT NOT NULL,
+        cert_pem      TEXT NOT NULL,
+        key_pem       TEXT NOT NULL,
+        fingerprint   TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        crl_pem       TEXT,
+        crl_number    INTEGER NOT NULL DEFAULT 0,
+        crl_next      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE certificates (
+        serial       TEXT PRIMARY KEY,
+        common_name  TEXT NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        issued_to    TEXT,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        admin        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX certificates_fingerprint ON certificates(fingerprint);
+    CREATE INDEX certificates_issued_to ON certificates(issued_to);",
 ];
 
 /// The schema at the latest version, created in one step for a new database. Replaying the
@@ -130,7 +157,32 @@ const LATEST: &str = "CREATE TABLE pastes (
     CREATE TABLE settings (
         name  TEXT PRIMARY KEY,
         value BLOB NOT NULL
-    ) WITHOUT ROWID;";
+    ) WITHOUT ROWID;
+    CREATE TABLE pki_ca (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        common_name   TEXT NOT NULL,
+        cert_pem      TEXT NOT NULL,
+        key_pem       TEXT NOT NULL,
+        fingerprint   TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        crl_pem       TEXT,
+        crl_number    INTEGER NOT NULL DEFAULT 0,
+        crl_next      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE certificates (
+        serial       TEXT PRIMARY KEY,
+        common_name  TEXT NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        issued_to    TEXT,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        admin        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX certificates_fingerprint ON certificates(fingerprint);
+    CREATE INDEX certificates_issued_to ON certificates(issued_to);";
 
 /// The name under which the generated challenge-signing key is kept in `settings`.
 pub(super) const POW_SECRET: &str = "pow_secret";
