@@ -17,7 +17,9 @@ use tokio_listener::ListenerAddress;
 
 use crate::cli::Cli;
 
-pub use types::{LogFormat, LogLevel, LogTarget, Seconds, Secret, SocketMode, TrustedProxy};
+pub use types::{
+    AuditTarget, LogFormat, LogLevel, LogTarget, Seconds, Secret, SocketMode, TrustedProxy,
+};
 
 /// Configuration file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_PATH: &str = match option_env!("FLASKPASTE_DEFAULT_CONFIG") {
@@ -42,6 +44,7 @@ const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "syslog_socket",
+    "audit",
     "idle_timeout",
     "shutdown_timeout",
     "max_connections",
@@ -163,8 +166,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Least severe level logged.
     pub log_level: LogLevel,
-    /// The syslog socket used when `log_target = "syslog"`.
+    /// The syslog socket used when `log_target = "syslog"` or `audit = "syslog"`.
     pub syslog_socket: PathBuf,
+    /// Where audit events go.
+    pub audit: AuditTarget,
     /// Seconds without a connection after which a socket-activated daemon exits (0: never).
     pub idle_timeout: Seconds,
     /// Seconds in-flight requests may take to finish after SIGTERM.
@@ -274,6 +279,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: LogLevel::Info,
             syslog_socket: PathBuf::from("/dev/log"),
+            audit: AuditTarget::Syslog,
             idle_timeout: Seconds::saturating(0),
             shutdown_timeout: Seconds::saturating(30),
             max_connections: 1024,
@@ -433,6 +439,7 @@ mod tests {
         assert_eq!(c.max_connections, 1024);
         assert_eq!(c.idle_timeout, 0);
         assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.audit, AuditTarget::Syslog);
     }
 
     /// A deserializer that only records the field names serde asks a struct for.

@@ -17,6 +17,19 @@ pub enum LogTarget {
     Syslog,
 }
 
+/// Where audit events (certificates issued and revoked, refused certificates, admin
+/// deletions) go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditTarget {
+    /// `syslog_socket`, facility authpriv, one JSON message per event.
+    Syslog,
+    /// The main log, one line per event.
+    Log,
+    /// Nowhere.
+    Off,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
