@@ -13,6 +13,8 @@
 //! notify.rs        READY/STATUS/STOPPING/WATCHDOG (feature systemd)
 //! logging.rs       tracing subscriber: stderr (with <N> prefixes under journald) or syslog;
 //!                  logging/text.rs formats text lines' fields and timestamps cheaply
+//! audit.rs         AuditEvent → one JSON object → syslog authpriv (audit/socket.rs, never
+//!                  waits) | the main log | off; callers pass events, not text
 //! serve/           accept loop and connections (HTTP/1.1 and h2c, timeouts, drain, idle
 //!                  exit); router.rs: the route table, written once (method + path → handler,
 //!                  ids parsed, 404/405), which GET / lists
@@ -42,12 +44,13 @@
 //! layer: daemon
 //! layer: serve sweep
 //! layer: api
-//! layer: http logging listen notify privdrop
+//! layer: http logging audit listen notify privdrop
 //! layer: config security store pki
 //! layer: cli clock ids
 //! ```
 
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
