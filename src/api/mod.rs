@@ -40,6 +40,8 @@ pub struct AppState {
     pub pow: challenge::Pow,
     /// Short URL redirects counted and not yet written.
     pub redirects: short::Redirects,
+    /// Where audit events go.
+    pub audit: crate::audit::Audit,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             guesses: guard::Guesses::new(&config),
             pow: challenge::Pow::new(&config, secret),
             redirects: short::Redirects::default(),
+            audit: crate::audit::Audit::new(&config),
             config,
             store,
         })
