@@ -107,6 +107,7 @@ fn version_text() -> String {
     let features: Vec<&str> = [
         ("systemd", cfg!(feature = "systemd")),
         ("syslog", cfg!(feature = "syslog")),
+        ("pki", cfg!(feature = "pki")),
     ]
     .iter()
     .filter_map(|(name, on)| on.then_some(*name))
@@ -169,6 +170,9 @@ async fn lifecycle(
     };
     let Listeners { bound, created } = listeners;
     warn_of_open_identity(&config, &bound);
+    if config.pki_enabled && !cfg!(feature = "pki") {
+        tracing::warn!("pki_enabled is set, but this build has no PKI (feature pki): not served");
+    }
     let addresses: Vec<String> = bound.iter().map(|b| b.display.clone()).collect();
     for address in &addresses {
         tracing::info!("listening on {address}");

@@ -58,6 +58,26 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
+/// A random (version 4) UUID in its usual text form.
+#[must_use]
+pub fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    fill_random(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut text = String::with_capacity(36);
+    for (i, part) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            text.push('-');
+        }
+        push_hex(&mut text, part);
+    }
+    text
+}
+
 /// Declares an identifier newtype: text that passed `$valid`, built only by `parse` (and
 /// by the type's own generator), shown as itself, debugged with its type's name.
 macro_rules! text_id {

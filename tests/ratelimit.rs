@@ -143,6 +143,8 @@ fn a_flood_from_many_addresses_is_tracked_in_bounded_memory_and_still_limited() 
             "rate_limit = true\nrate_max = 1\nrate_window = 3600\n\
              trusted_proxies = [\"unix\"]\nlog_level = \"warn\"",
         )
+        // No "listening on" line at this log level: ready when the socket answers.
+        .quiet()
         .spawn();
     let address = |i: u32| {
         let [_, a, b, c] = (0x0a00_0000 + i).to_be_bytes();

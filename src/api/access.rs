@@ -1,18 +1,27 @@
-//! Who may act: the caller's trust level (the one definition of "authenticated"), ownership
-//! by certificate or owner token, the paste password, and the default expiry of each trust
-//! level. A request without a certificate header is decided without any lookup.
+//! Who may act: the caller's trust level (the one definition of "authenticated") and admin
+//! standing, from the certificates the PKI issued (looked up only when a certificate header
+//! is present, and cached until the next issuance or revocation), ownership by certificate
+//! or owner token, the paste password, and the default expiry of each trust level.
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use super::AppState;
+use crate::audit::{AuditEvent, AuthFailureReason, Outcome};
 use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::http::request::{Ctx, header_str};
 use crate::ids::{Fingerprint, PasteId, hex};
 use crate::security::password;
 use crate::store::paste::{self, Paste};
+use crate::store::pki::{Standing, standing};
+
+/// Fingerprints whose standing is cached at most; past this the cache starts over.
+const MAX_STANDINGS: usize = 10_000;
 
 /// How far a client is trusted; decides size limits and default expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +39,7 @@ pub enum Trust {
 pub struct Caller {
     identity: Option<Fingerprint>,
     trust: Trust,
+    admin: bool,
 }
 
 impl Caller {
@@ -50,25 +60,110 @@ impl Caller {
     pub fn identity(&self) -> Option<&Fingerprint> {
         self.identity.as_ref()
     }
+
+    /// The admin: the first identity registered through the PKI, while its certificate
+    /// is valid.
+    #[must_use]
+    pub fn admin(&self) -> bool {
+        self.admin
+    }
 }
 
-/// Decides the caller of a request. Asynchronous because trust will be a store lookup of
-/// the certificate; a request without one never awaits anything.
+/// The standing of fingerprints as the store last said, until the next issuance or
+/// revocation ([`Standings::forget`]): authenticated requests look each up once.
+#[derive(Debug, Default)]
+pub struct Standings {
+    known: Mutex<HashMap<Fingerprint, Option<Standing>>>,
+}
+
+impl Standings {
+    fn get(&self, fp: &Fingerprint) -> Option<Option<Standing>> {
+        self.lock().get(fp).copied()
+    }
+
+    fn put(&self, fp: &Fingerprint, standing: Option<Standing>) {
+        let mut known = self.lock();
+        if known.len() >= MAX_STANDINGS {
+            known.clear();
+        }
+        known.insert(fp.clone(), standing);
+    }
+
+    /// Forgets every standing: a certificate was issued or revoked.
+    pub fn forget(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Fingerprint, Option<Standing>>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Whether this daemon serves the PKI (built with it, and `pki_enabled`).
+#[must_use]
+pub fn pki_active(cfg: &Config) -> bool {
+    cfg!(feature = "pki") && cfg.pki_enabled
+}
+
+/// Decides the caller of a request. A request without a certificate never awaits anything;
+/// with one, the PKI's record of it decides: issued here and valid is trusted, unknown is
+/// untrusted, revoked or expired is anonymous (and an `auth_failure` audit event).
 ///
 /// # Errors
-/// None today; a failed trust lookup will be one.
-pub async fn caller(_state: &AppState, ctx: &Ctx) -> Result<Caller, ApiError> {
-    let Some(identity) = &ctx.identity else {
-        return Ok(Caller {
-            identity: None,
-            trust: Trust::Anonymous,
-        });
+/// The lookup of the certificate failed.
+pub async fn caller(state: &AppState, ctx: &Ctx) -> Result<Caller, ApiError> {
+    let anonymous = Caller {
+        identity: None,
+        trust: Trust::Anonymous,
+        admin: false,
     };
-    // Certificates become trusted once the PKI can register them.
-    Ok(Caller {
+    let Some(identity) = &ctx.identity else {
+        return Ok(anonymous);
+    };
+    let untrusted = Caller {
         identity: Some(identity.clone()),
         trust: Trust::Untrusted,
-    })
+        admin: false,
+    };
+    if !pki_active(&state.config) {
+        return Ok(untrusted);
+    }
+    let found = match state.standings.get(identity) {
+        Some(found) => found,
+        None => {
+            let fp = identity.clone();
+            let found = state
+                .store
+                .lookup(move |c| standing(c, fp.as_str()))
+                .await?;
+            state.standings.put(identity, found);
+            found
+        }
+    };
+    let Some(found) = found else {
+        return Ok(untrusted);
+    };
+    let reason = if found.revoked {
+        AuthFailureReason::Revoked
+    } else if found.expires_at <= crate::clock::now() {
+        AuthFailureReason::Expired
+    } else {
+        return Ok(Caller {
+            trust: Trust::Trusted,
+            admin: found.admin,
+            ..untrusted
+        });
+    };
+    let event = AuditEvent::AuthFailure {
+        fingerprint: identity,
+        reason,
+    };
+    state
+        .audit
+        .record(event, Outcome::Failure, Some(identity), &ctx.client);
+    Ok(anonymous)
 }
 
 /// Seconds an untouched paste of this trust level lives when the client sets no expiry.
@@ -121,8 +216,8 @@ pub async fn check_password(
     }
 }
 
-/// Loads the live paste `id` for a caller that must act as its owner: 401 without
-/// credentials, 404, then 403 unless the caller owns it.
+/// Loads the live paste `id` for a caller that must act as its owner (or, when `admin_may`,
+/// as the admin): 401 without credentials, 404, then 403.
 ///
 /// # Errors
 /// As above, and storage failures.
@@ -131,7 +226,8 @@ pub async fn load_owned(
     caller: &Caller,
     id: &PasteId,
     headers: &HeaderMap,
-) -> Result<Paste, ApiError> {
+    admin_may: bool,
+) -> Result<(Paste, Authority), ApiError> {
     require_credentials(caller, headers)?;
     let now = crate::clock::now();
     let lookup = id.clone();
@@ -140,13 +236,23 @@ pub async fn load_owned(
         .lookup(move |c| paste::get(c, lookup.as_str(), now))
         .await?
         .ok_or(ApiError::PasteNotFound)?;
-    authorize_owner(
+    let authority = authorize(
         caller,
         p.owner.as_deref(),
         p.owner_token_hash.as_deref(),
         headers,
+        admin_may,
     )?;
-    Ok(p)
+    Ok((p, authority))
+}
+
+/// Why a caller may act on something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// It is theirs.
+    Owner,
+    /// It is someone else's, and the caller is the admin.
+    Admin,
 }
 
 /// 401 unless the caller presents a certificate or an owner token.
@@ -160,17 +266,18 @@ pub fn require_credentials(caller: &Caller, headers: &HeaderMap) -> Result<(), A
     Ok(())
 }
 
-/// The caller may act as the owner of something owned by `owner` (a fingerprint) or by
-/// whoever holds the token hashed to `token_hash`.
+/// The caller may act on something owned by `owner` (a fingerprint) or by whoever holds
+/// the token hashed to `token_hash`: as its owner, or (when `admin_may`) as the admin.
 ///
 /// # Errors
 /// [`ApiError::PermissionDenied`].
-pub fn authorize_owner(
+pub fn authorize(
     caller: &Caller,
     owner: Option<&str>,
     token_hash: Option<&str>,
     headers: &HeaderMap,
-) -> Result<(), ApiError> {
+    admin_may: bool,
+) -> Result<Authority, ApiError> {
     let by_cert = matches!(
         (&caller.identity, owner),
         (Some(me), Some(owner)) if me.as_str() == owner
@@ -183,7 +290,9 @@ pub fn authorize_owner(
         _ => false,
     };
     if by_cert || by_token {
-        Ok(())
+        Ok(Authority::Owner)
+    } else if admin_may && caller.admin {
+        Ok(Authority::Admin)
     } else {
         Err(ApiError::PermissionDenied)
     }

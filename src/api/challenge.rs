@@ -88,8 +88,41 @@ pub fn get(state: &AppState) -> Response<Body> {
 /// # Errors
 /// 400 "Proof-of-work required" without both headers, "Proof-of-work failed: …" otherwise.
 pub async fn demand(state: &AppState, headers: &HeaderMap) -> Result<Option<Spend>, ApiError> {
+    demand_at(state, headers, state.pow.flood.base()).await
+}
+
+/// `GET /register/challenge`: a challenge of `register_pow` bits, or disabled when that is
+/// 0 or the PKI is not served.
+#[must_use]
+pub fn get_for_registration(state: &AppState) -> Response<Body> {
+    let bits = state.config.register_pow;
+    if bits == 0 || !super::access::pki_active(&state.config) {
+        return json(StatusCode::OK, &json!({"enabled": false, "difficulty": 0}));
+    }
+    let c = pow::issue(&state.pow.secret, bits, crate::clock::now(), state.pow.ttl);
+    json(
+        StatusCode::OK,
+        &json!({
+            "enabled": true,
+            "nonce": c.nonce,
+            "difficulty": c.difficulty,
+            "expires": c.expires,
+            "token": c.token,
+        }),
+    )
+}
+
+/// As [`demand`], for work of at least `bits` (0: none needed).
+///
+/// # Errors
+/// As [`demand`].
+pub async fn demand_at(
+    state: &AppState,
+    headers: &HeaderMap,
+    bits: u8,
+) -> Result<Option<Spend>, ApiError> {
     let pow = &state.pow;
-    if !pow.enabled() {
+    if bits == 0 {
         return Ok(None);
     }
     let (Some(token), Some(solution)) = (
@@ -102,7 +135,7 @@ pub async fn demand(state: &AppState, headers: &HeaderMap) -> Result<Option<Spen
         &pow.secret,
         token.trim(),
         solution,
-        pow.flood.base(),
+        bits,
         crate::clock::now(),
     )
     .map_err(ApiError::PowFailed)?;

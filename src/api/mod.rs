@@ -11,7 +11,11 @@ pub mod info;
 pub mod options;
 pub mod paste;
 pub mod pastes;
+#[cfg(feature = "pki")]
+pub mod pki;
 pub mod raw;
+#[cfg(feature = "pki")]
+pub mod register;
 pub mod short;
 pub mod stream;
 pub mod upload;
@@ -42,6 +46,11 @@ pub struct AppState {
     pub redirects: short::Redirects,
     /// Where audit events go.
     pub audit: crate::audit::Audit,
+    /// What the PKI's records say of the fingerprints seen lately.
+    pub standings: access::Standings,
+    /// The CA, once opened.
+    #[cfg(feature = "pki")]
+    pub ca: pki::CaSlot,
 }
 
 impl AppState {
@@ -74,6 +83,9 @@ impl AppState {
             pow: challenge::Pow::new(&config, secret),
             redirects: short::Redirects::default(),
             audit: crate::audit::Audit::new(&config),
+            standings: access::Standings::default(),
+            #[cfg(feature = "pki")]
+            ca: pki::CaSlot::default(),
             config,
             store,
         })

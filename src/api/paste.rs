@@ -13,6 +13,7 @@ use super::raw::{self, Content};
 use super::stream::CHUNK;
 use super::upload::{self, Limit};
 use super::{AppState, challenge, options};
+use crate::audit::{AuditEvent, Deleted, Outcome};
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::limit::{Verdict, apply_headers};
@@ -156,10 +157,10 @@ async fn load_raw(
 ) -> Result<Arc<Cached>, ApiError> {
     // Read before the lookup: the lookup's snapshot has every commit counted here.
     let generation = state.store.commits();
-    if let Some(hit) = state.cache.get(id.as_str(), generation) {
-        if hit.paste.expires_at > now {
-            return Ok(hit);
-        }
+    if let Some(hit) = state.cache.get(id.as_str(), generation)
+        && hit.paste.expires_at > now
+    {
+        return Ok(hit);
     }
     let inline_max = if head {
         0
@@ -235,20 +236,31 @@ async fn burn(
 /// `DELETE /{id}`: by the owning certificate or the owner token.
 ///
 /// # Errors
-/// 401 no credentials, 403 not the owner, 404.
+/// 401 no credentials, 403 neither the owner nor the admin, 404.
 pub async fn delete(
     state: &AppState,
     req: &mut Request<'_>,
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
-    access::load_owned(state, &caller, &id, req.headers()).await?;
+    let (p, authority) = access::load_owned(state, &caller, &id, req.headers(), true).await?;
+    let gone = id.clone();
     if !state
         .store
-        .write(move |c| paste::delete(c, id.as_str()))
+        .write(move |c| paste::delete(c, gone.as_str()))
         .await?
     {
         return Err(ApiError::PasteNotFound);
+    }
+    if authority == access::Authority::Admin {
+        let event = AuditEvent::AdminDelete {
+            what: Deleted::Paste,
+            id: id.as_str(),
+            owner: p.owner.as_deref(),
+        };
+        state
+            .audit
+            .record(event, Outcome::Success, caller.identity(), &req.ctx.client);
     }
     Ok(json(
         StatusCode::OK,
@@ -266,7 +278,7 @@ pub async fn update(
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
-    let p = access::load_owned(state, &caller, &id, req.headers()).await?;
+    let (p, _) = access::load_owned(state, &caller, &id, req.headers(), false).await?;
     if p.burn_after_read {
         return Err(ApiError::BurnNotUpdatable);
     }

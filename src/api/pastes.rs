@@ -18,18 +18,19 @@ const MAX_LIMIT: i64 = 1000;
 /// Lists the client's pastes, newest first.
 ///
 /// # Errors
-/// 401 without a certificate, 403 for `all=1` (admins arrive with the PKI), 400 for a
+/// 401 without a certificate, 403 for `all=1` unless the caller is the admin, 400 for a
 /// malformed parameter.
 pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
     let me = caller.identity().ok_or(ApiError::AuthRequired)?;
     let query = req.query();
-    if query_value(query, "all").is_some_and(|v| v == "1") {
+    let all = query_value(query, "all").is_some_and(|v| v == "1");
+    if all && !caller.admin() {
         return Err(ApiError::AdminRequired);
     }
     let (limit, offset) = page(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     let q = ListQuery {
-        owner: Some(me.as_str().to_owned()),
+        owner: (!all).then(|| me.as_str().to_owned()),
         mime_glob: query_value(query, "type")
             .map(percent_decode)
             .filter(|t| !t.is_empty()),

@@ -41,12 +41,12 @@ pub fn respond(
     download: bool,
 ) -> Result<Response<Body>, ApiError> {
     let etag = quoted(&p.content_hash);
-    if let Some(tags) = header_str(headers, header::IF_NONE_MATCH) {
-        if none_match_hits(tags, &etag) {
-            let mut resp = empty(StatusCode::NOT_MODIFIED);
-            set_header(&mut resp, header::ETAG, &etag);
-            return Ok(resp);
-        }
+    if let Some(tags) = header_str(headers, header::IF_NONE_MATCH)
+        && none_match_hits(tags, &etag)
+    {
+        let mut resp = empty(StatusCode::NOT_MODIFIED);
+        set_header(&mut resp, header::ETAG, &etag);
+        return Ok(resp);
     }
     let size = u64::try_from(p.size).unwrap_or(0);
     let range = match header_str(headers, header::RANGE).map(|r| options::parse_range(r, size)) {

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::access::{self, Caller};
 use super::options;
 use super::{AppState, challenge, upload};
+use crate::audit::{AuditEvent, Deleted, Outcome};
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::limit::Verdict;
@@ -60,12 +61,11 @@ impl Redirects {
         let generation = store.commits();
         {
             let targets = self.lock_targets();
-            if targets.generation == generation {
-                if let Some((location, expires_at)) = targets.map.get(id.as_str()) {
-                    if *expires_at > now {
-                        return Ok(location.clone());
-                    }
-                }
+            if targets.generation == generation
+                && let Some((location, expires_at)) = targets.map.get(id.as_str())
+                && *expires_at > now
+            {
+                return Ok(location.clone());
             }
         }
         let lookup = id.clone();
@@ -343,17 +343,21 @@ pub async fn info(
 /// 401 without a certificate, 400 for a malformed `limit` or `offset`.
 pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     let caller = access::caller(state, req.ctx).await?;
-    let owner = caller
-        .identity()
-        .ok_or(ApiError::AuthRequired)?
-        .as_str()
-        .to_owned();
+    let me = caller.identity().ok_or(ApiError::AuthRequired)?;
+    let owner = if options::query_value(req.query(), "all").is_some_and(|v| v == "1") {
+        if !caller.admin() {
+            return Err(ApiError::AdminRequired);
+        }
+        None
+    } else {
+        Some(me.as_str().to_owned())
+    };
     let (limit, offset) = options::page(req.query(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let now = clock::now();
     let settled = state.redirects.settled().await;
     let (rows, total) = state
         .store
-        .read(move |c| short::list(c, &owner, now, limit, offset))
+        .read(move |c| short::list(c, owner.as_deref(), now, limit, offset))
         .await?;
     let rows: Vec<Short> = rows
         .into_iter()
@@ -369,7 +373,8 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
     ))
 }
 
-/// `DELETE /s/{id}`: by the owner (certificate, or the token of an anonymous creation).
+/// `DELETE /s/{id}`: by the owner (certificate, or the token of an anonymous creation) or
+/// the admin.
 ///
 /// # Errors
 /// 401 without credentials, 404, 403 for someone else's.
@@ -381,18 +386,30 @@ pub async fn delete(
     let caller: Caller = access::caller(state, req.ctx).await?;
     access::require_credentials(&caller, req.headers())?;
     let s = live(state, &id).await?;
-    access::authorize_owner(
+    let authority = access::authorize(
         &caller,
         s.owner.as_deref(),
         s.owner_token_hash.as_deref(),
         req.headers(),
+        true,
     )?;
+    let gone = id.clone();
     if !state
         .store
-        .write(move |c| short::delete(c, id.as_str()))
+        .write(move |c| short::delete(c, gone.as_str()))
         .await?
     {
         return Err(ApiError::ShortNotFound);
+    }
+    if authority == access::Authority::Admin {
+        let event = AuditEvent::AdminDelete {
+            what: Deleted::ShortUrl,
+            id: id.as_str(),
+            owner: s.owner.as_deref(),
+        };
+        state
+            .audit
+            .record(event, Outcome::Success, caller.identity(), &req.ctx.client);
     }
     Ok(json(
         StatusCode::OK,

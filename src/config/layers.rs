@@ -106,10 +106,10 @@ impl EnvLayer {
         for (alias, key) in ALIASES {
             let var = format!("{PREFIX}{}", alias.to_ascii_uppercase());
             let aliased = vars.iter().find(|(k, _)| *k == var);
-            if let Some((_, value)) = aliased {
-                if !known.iter().any(|(k, _)| k == key) {
-                    known.push(((*key).to_owned(), value.clone()));
-                }
+            if let Some((_, value)) = aliased
+                && !known.iter().any(|(k, _)| k == key)
+            {
+                known.push(((*key).to_owned(), value.clone()));
             }
         }
         EnvLayer(known)

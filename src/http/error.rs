@@ -76,6 +76,25 @@ pub enum ApiError {
         refused: crate::security::target::Refused,
         max: usize,
     },
+    /// The PKI is not served (`pki_enabled` is off).
+    PkiNotEnabled,
+    /// No CA was made yet.
+    CaMissing,
+    /// `POST /pki/ca` when there is one.
+    CaExists,
+    /// The CA needs `pki_ca_password`, which is not set.
+    CaPasswordMissing,
+    /// The stored CA key does not open with `pki_ca_password` (logged).
+    CaLocked,
+    CommonNameRequired,
+    /// A `common_name` that is too long or holds control characters.
+    CommonNameInvalid,
+    /// A signing request that cannot be used; the text says why.
+    BadCsr(String),
+    CertNotFound,
+    CertAlreadyRevoked,
+    /// Making a certificate failed; the cause is logged.
+    IssuanceFailed(String),
     /// 503 from `/health`.
     Unhealthy,
     /// 500: the cause is logged, the client hears nothing of it.
@@ -207,6 +226,30 @@ impl ApiError {
                     (S::BAD_REQUEST, json!({"error": refused.to_string()}))
                 }
             },
+            ApiError::PkiNotEnabled => msg(S::NOT_FOUND, "PKI not enabled"),
+            ApiError::CaMissing => msg(S::NOT_FOUND, "CA not initialized"),
+            ApiError::CaExists => msg(S::CONFLICT, "CA already exists"),
+            ApiError::CaPasswordMissing => {
+                msg(S::INTERNAL_SERVER_ERROR, "PKI_CA_PASSWORD not configured")
+            }
+            ApiError::CaLocked => msg(
+                S::INTERNAL_SERVER_ERROR,
+                "CA key cannot be opened with PKI_CA_PASSWORD",
+            ),
+            ApiError::CommonNameRequired => msg(S::BAD_REQUEST, "common_name required"),
+            ApiError::CommonNameInvalid => msg(
+                S::BAD_REQUEST,
+                "Invalid common_name (1 to 64 printable characters)",
+            ),
+            ApiError::BadCsr(why) => (
+                S::BAD_REQUEST,
+                json!({"error": format!("Invalid certificate signing request: {why}")}),
+            ),
+            ApiError::CertNotFound => msg(S::NOT_FOUND, "Certificate not found"),
+            ApiError::CertAlreadyRevoked => msg(S::CONFLICT, "Certificate already revoked"),
+            ApiError::IssuanceFailed(_) => {
+                msg(S::INTERNAL_SERVER_ERROR, "Certificate issuance failed")
+            }
             ApiError::Unhealthy => (
                 S::SERVICE_UNAVAILABLE,
                 json!({"status": "unhealthy", "database": "error",
@@ -219,8 +262,12 @@ impl ApiError {
     /// The response for this error; `rid` tags the log line of an internal error.
     #[must_use]
     pub fn into_response(self, rid: &str) -> Response<Body> {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!("[rid={rid}] internal error: {cause}");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!("[rid={rid}] internal error: {cause}"),
+            ApiError::IssuanceFailed(cause) => {
+                tracing::error!("[rid={rid}] certificate issuance failed: {cause}");
+            }
+            _ => {}
         }
         let (status, body) = self.status_and_body();
         let mut resp = json(status, &body);

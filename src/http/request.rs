@@ -280,21 +280,8 @@ fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
 
 /// A random (version 4) UUID, as the API reference promises for generated ids.
 fn new_request_id() -> HeaderValue {
-    let mut b = [0u8; 16];
-    crate::ids::fill_random(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut text = String::with_capacity(36);
-    for (i, part) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            text.push('-');
-        }
-        crate::ids::push_hex(&mut text, part);
-    }
-    HeaderValue::from_str(&text).expect("hex digits and dashes are a valid header value")
+    HeaderValue::from_str(&crate::ids::uuid_v4())
+        .expect("hex digits and dashes are a valid header value")
 }
 
 #[cfg(test)]

@@ -58,13 +58,13 @@ impl SyslogSink {
         let Ok(mut conn) = self.inner.lock() else {
             return;
         };
-        if conn.send(level, message).is_err() {
-            if let Ok(fresh) = syslog::unix_custom(conn.formatter.clone(), &conn.path) {
-                conn.logger = fresh;
-                // A second failure has nowhere to be reported but stderr.
-                if let Err(e) = conn.send(level, message) {
-                    let _ = writeln!(std::io::stderr(), "syslog: {e}");
-                }
+        if conn.send(level, message).is_err()
+            && let Ok(fresh) = syslog::unix_custom(conn.formatter.clone(), &conn.path)
+        {
+            conn.logger = fresh;
+            // A second failure has nowhere to be reported but stderr.
+            if let Err(e) = conn.send(level, message) {
+                let _ = writeln!(std::io::stderr(), "syslog: {e}");
             }
         }
     }

@@ -25,10 +25,10 @@ pub fn sniff(content: &[u8], content_type: Option<&str>) -> String {
     if let Some(kind) = magic(content) {
         return kind.to_owned();
     }
-    if let Some(declared) = content_type.and_then(essence) {
-        if !GENERIC.contains(&declared.as_str()) {
-            return declared;
-        }
+    if let Some(declared) = content_type.and_then(essence)
+        && !GENERIC.contains(&declared.as_str())
+    {
+        return declared;
     }
     if std::str::from_utf8(content).is_ok() {
         "text/plain".to_owned()

@@ -54,6 +54,12 @@ enum Seg {
     Paste,
     /// A short URL id (`<id>` under `/s`), parsed before the handler runs.
     Short,
+    /// A certificate serial (`<serial>`), looked up by the handler.
+    #[cfg_attr(
+        not(feature = "pki"),
+        expect(dead_code, reason = "only PKI routes have one")
+    )]
+    Serial,
 }
 
 /// What a route runs; [`dispatch`] maps each to its handler.
@@ -73,6 +79,22 @@ enum Handler {
     Redirect,
     ShortInfo,
     DeleteShort,
+    PkiStatus,
+    RegisterChallenge,
+    #[cfg(feature = "pki")]
+    CreateCa,
+    #[cfg(feature = "pki")]
+    CaCert,
+    #[cfg(feature = "pki")]
+    Crl,
+    #[cfg(feature = "pki")]
+    IssueCert,
+    #[cfg(feature = "pki")]
+    ListCerts,
+    #[cfg(feature = "pki")]
+    Revoke,
+    #[cfg(feature = "pki")]
+    Register,
 }
 
 struct Route {
@@ -95,6 +117,8 @@ const fn route(verb: Verb, path: &'static [Seg], about: &'static str, handler: H
 /// routes of one pattern stand together, in the order `Allow` lists their methods.
 const ROUTES: &[Route] = {
     use Handler as H;
+    #[cfg(feature = "pki")]
+    use Seg::Serial;
     use Seg::{Lit, Paste, Short};
     use Verb::{Delete, Get, Post, Put};
     &[
@@ -128,6 +152,57 @@ const ROUTES: &[Route] = {
             "Short URL metadata",
             H::ShortInfo,
         ),
+        route(Get, &[Lit("pki")], "PKI status", H::PkiStatus),
+        #[cfg(feature = "pki")]
+        route(Post, &[Lit("pki"), Lit("ca")], "Generate CA", H::CreateCa),
+        #[cfg(feature = "pki")]
+        route(
+            Get,
+            &[Lit("pki"), Lit("ca.crt")],
+            "Download CA certificate",
+            H::CaCert,
+        ),
+        #[cfg(feature = "pki")]
+        route(
+            Get,
+            &[Lit("pki"), Lit("crl")],
+            "Certificate revocation list",
+            H::Crl,
+        ),
+        #[cfg(feature = "pki")]
+        route(
+            Post,
+            &[Lit("pki"), Lit("issue")],
+            "Issue client certificate",
+            H::IssueCert,
+        ),
+        #[cfg(feature = "pki")]
+        route(
+            Get,
+            &[Lit("pki"), Lit("certs")],
+            "List your certificates",
+            H::ListCerts,
+        ),
+        #[cfg(feature = "pki")]
+        route(
+            Post,
+            &[Lit("pki"), Lit("revoke"), Serial],
+            "Revoke certificate",
+            H::Revoke,
+        ),
+        route(
+            Get,
+            &[Lit("register"), Lit("challenge")],
+            "Get registration challenge",
+            H::RegisterChallenge,
+        ),
+        #[cfg(feature = "pki")]
+        route(
+            Post,
+            &[Lit("register")],
+            "Register for a client certificate",
+            H::Register,
+        ),
         route(Get, &[Paste], "Retrieve paste metadata", H::PasteMeta),
         route(Put, &[Paste], "Update paste", H::UpdatePaste),
         route(Delete, &[Paste], "Delete paste", H::DeletePaste),
@@ -155,6 +230,7 @@ pub fn endpoints() -> Vec<(&'static str, String, &'static str)> {
                 path.push_str(match seg {
                     Seg::Lit(text) => text,
                     Seg::Paste | Seg::Short => "<id>",
+                    Seg::Serial => "<serial>",
                 });
             }
             if path.is_empty() {
@@ -237,7 +313,7 @@ fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'
         r.path.len() == segments.len()
             && r.path.iter().zip(segments).all(|(seg, text)| match seg {
                 Seg::Lit(lit) => lit == text,
-                Seg::Paste | Seg::Short => true,
+                Seg::Paste | Seg::Short | Seg::Serial => true,
             })
     };
     let pattern = ROUTES.iter().find(fits).ok_or(ApiError::NotFound)?.path;
@@ -299,6 +375,28 @@ async fn dispatch(
         Handler::Redirect => short::resolve(state, req, short_id(id)?).await,
         Handler::ShortInfo => short::info(state, req, short_id(id)?).await,
         Handler::DeleteShort => short::delete(state, req, short_id(id)?).await,
+        Handler::RegisterChallenge => Ok(challenge::get_for_registration(state)),
+        #[cfg(not(feature = "pki"))]
+        Handler::PkiStatus => Ok(crate::http::response::json(
+            http::StatusCode::OK,
+            &serde_json::json!({"enabled": false}),
+        )),
+        #[cfg(feature = "pki")]
+        Handler::PkiStatus => api::pki::status(state).await,
+        #[cfg(feature = "pki")]
+        Handler::CreateCa => api::pki::create_ca(state, req).await,
+        #[cfg(feature = "pki")]
+        Handler::CaCert => api::pki::ca_cert(state).await,
+        #[cfg(feature = "pki")]
+        Handler::Crl => api::pki::crl(state).await,
+        #[cfg(feature = "pki")]
+        Handler::IssueCert => api::pki::issue(state, req).await,
+        #[cfg(feature = "pki")]
+        Handler::ListCerts => api::pki::certs(state, req).await,
+        #[cfg(feature = "pki")]
+        Handler::Revoke => api::pki::revoke(state, req, id).await,
+        #[cfg(feature = "pki")]
+        Handler::Register => api::register::register(state, req).await,
     }
 }
 

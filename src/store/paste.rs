@@ -119,12 +119,12 @@ pub fn insert(
         return Ok(Err(Refusal::IdTaken));
     }
     let private = p.password_hash.is_some() || p.burn_after_read;
-    if dedup_max > 0 && !private {
-        if let Some(count) =
+    if dedup_max > 0
+        && !private
+        && let Some(count) =
             dedup::count(c, &p.content_hash, p.created_at, dedup_window, dedup_max)?
-        {
-            return Ok(Err(Refusal::Duplicate { count }));
-        }
+    {
+        return Ok(Err(Refusal::Duplicate { count }));
     }
     let size = p.content.len();
     c.prepare_cached(

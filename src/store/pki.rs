@@ -210,6 +210,8 @@ pub fn revoke(c: &Connection, serial: &str, now: i64) -> Result<Result<(), NotRe
         "UPDATE certificates SET revoked_at = ?2 WHERE serial = ?1",
         params![serial, now],
     )?;
+    // The CRL kept no longer tells the truth: whoever asks next gets a new one.
+    c.execute("UPDATE pki_ca SET crl_next = 0 WHERE id = 1", [])?;
     Ok(Ok(()))
 }
 

@@ -89,10 +89,10 @@ pub fn insert(
     {
         return Ok(Err(Refusal::IdTaken));
     }
-    if dedup_max > 0 {
-        if let Some(count) = dedup::count(c, url_key, s.created_at, dedup_window, dedup_max)? {
-            return Ok(Err(Refusal::Duplicate { count }));
-        }
+    if dedup_max > 0
+        && let Some(count) = dedup::count(c, url_key, s.created_at, dedup_window, dedup_max)?
+    {
+        return Ok(Err(Refusal::Duplicate { count }));
     }
     c.prepare_cached(
         "INSERT INTO short_urls (id, target_url, owner, owner_token_hash, created_at, \
@@ -144,26 +144,27 @@ pub fn delete(c: &Connection, id: &str) -> Result<bool, Error> {
     Ok(c.execute("DELETE FROM short_urls WHERE id = ?1", [id])? > 0)
 }
 
-/// A page of `owner`'s live short URLs, newest first, and how many they have in all.
+/// A page of `owner`'s live short URLs (everyone's for `None`), newest first, and how many
+/// there are in all.
 ///
 /// # Errors
 /// SQLite errors.
 pub fn list(
     c: &Connection,
-    owner: &str,
+    owner: Option<&str>,
     now: i64,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Short>, i64), Error> {
     let total: i64 = c.query_row(
-        "SELECT count(*) FROM short_urls WHERE owner = ?1 AND expires_at > ?2",
+        "SELECT count(*) FROM short_urls WHERE (?1 IS NULL OR owner = ?1) AND expires_at > ?2",
         params![owner, now],
         |r| r.get(0),
     )?;
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM short_urls WHERE owner = ?1 AND expires_at > ?2 \
+        " FROM short_urls WHERE (?1 IS NULL OR owner = ?1) AND expires_at > ?2 \
          ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4"
     );
     let mut st = c.prepare_cached(sql)?;
@@ -365,13 +366,13 @@ mod tests {
                 .unwrap()
                 .unwrap();
         }
-        let (rows, total) = list(&c, "o1", 1010, 10, 0).unwrap();
+        let (rows, total) = list(&c, Some("o1"), 1010, 10, 0).unwrap();
         assert_eq!(total, 2, "the one from 900 expired at 1000");
         assert_eq!(
             rows.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
             ["aaaaaaa2", "aaaaaaa1"]
         );
-        let (rows, total) = list(&c, "o1", 1010, 1, 1).unwrap();
+        let (rows, total) = list(&c, Some("o1"), 1010, 1, 1).unwrap();
         assert_eq!((rows.len(), total, rows[0].id.as_str()), (1, 2, "aaaaaaa1"));
     }
 }
