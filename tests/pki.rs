@@ -243,6 +243,12 @@ async fn status_shapes_off_without_ca_and_with_ca() {
     assert_eq!(error(&resp), (404, "PKI not enabled".into()));
     let resp = off.send("POST", "/pki/ca", &[JSON], "{}").await;
     assert_eq!(error(&resp), (404, "PKI not enabled".into()));
+    let resp = register(&off, "{}", &[]).await;
+    assert_eq!(error(&resp), (404, "PKI not enabled".into()));
+    assert_eq!(
+        off.req("GET", "/register/challenge", &[]).await.json(),
+        json!({"enabled": false, "difficulty": 0})
+    );
 
     let d = pki("").spawn();
     assert_eq!(
