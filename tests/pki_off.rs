@@ -1,10 +1,6 @@
 //! A build without the `pki` feature: the PKI is not served even when configured.
 
 #![cfg(not(feature = "pki"))]
-#![expect(
-    clippy::unwrap_used,
-    reason = "tests: any failure is the test's failure"
-)]
 
 mod common;
 
