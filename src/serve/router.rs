@@ -95,6 +95,10 @@ enum Handler {
     Revoke,
     #[cfg(feature = "pki")]
     Register,
+    /// A path of a feature this build lacks: 404, as if there were no route, but it keeps
+    /// the path from being taken for an id.
+    #[cfg(not(feature = "pki"))]
+    Absent,
 }
 
 struct Route {
@@ -102,6 +106,17 @@ struct Route {
     path: &'static [Seg],
     about: &'static str,
     handler: Handler,
+}
+
+impl Route {
+    /// A route of a feature this build lacks.
+    fn absent(&self) -> bool {
+        #[cfg(not(feature = "pki"))]
+        if matches!(self.handler, Handler::Absent) {
+            return true;
+        }
+        false
+    }
 }
 
 const fn route(verb: Verb, path: &'static [Seg], about: &'static str, handler: Handler) -> Route {
@@ -203,6 +218,8 @@ const ROUTES: &[Route] = {
             "Register for a client certificate",
             H::Register,
         ),
+        #[cfg(not(feature = "pki"))]
+        route(Post, &[Lit("register")], "", H::Absent),
         route(Get, &[Paste], "Retrieve paste metadata", H::PasteMeta),
         route(Put, &[Paste], "Update paste", H::UpdatePaste),
         route(Delete, &[Paste], "Delete paste", H::DeletePaste),
@@ -223,6 +240,7 @@ const MAX_SEGMENTS: usize = 3;
 pub fn endpoints() -> Vec<(&'static str, String, &'static str)> {
     ROUTES
         .iter()
+        .filter(|r| !r.absent())
         .map(|r| {
             let mut path = String::new();
             for seg in r.path {
@@ -317,7 +335,10 @@ fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'
             })
     };
     let pattern = ROUTES.iter().find(fits).ok_or(ApiError::NotFound)?.path;
-    let mut same = ROUTES.iter().filter(|r| r.path == pattern);
+    let mut same = ROUTES.iter().filter(|r| r.path == pattern && !r.absent());
+    if same.clone().next().is_none() {
+        return Err(ApiError::NotFound);
+    }
     let Some(route) = same.clone().find(|r| r.verb.allows(method)) else {
         return Err(ApiError::MethodNotAllowed(allow(same.by_ref())));
     };
@@ -397,6 +418,8 @@ async fn dispatch(
         Handler::Revoke => api::pki::revoke(state, req, id).await,
         #[cfg(feature = "pki")]
         Handler::Register => api::register::register(state, req).await,
+        #[cfg(not(feature = "pki"))]
+        Handler::Absent => Err(ApiError::NotFound),
     }
 }
 
@@ -484,7 +507,8 @@ mod tests {
         let mut names: Vec<String> = listed.iter().map(|(m, p, _)| format!("{m} {p}")).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), ROUTES.len(), "{listed:?}");
+        let served = ROUTES.iter().filter(|r| !r.absent()).count();
+        assert_eq!(names.len(), served, "{listed:?}");
         assert!(names.contains(&"GET /<id>/raw".to_owned()), "{names:?}");
     }
 }
