@@ -21,6 +21,18 @@ pub fn push_hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// The bytes of hex text (either case); `None` for anything else.
+#[must_use]
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Random bytes kept per thread, so that most requests make no system call for them.
 const RANDOM_POOL: usize = 4096;
 

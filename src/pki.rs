@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::prelude::FromDer;
 
-use crate::ids::{fill_random, hex};
+use crate::ids::{fill_random, hex, unhex};
 
 /// The CA's key algorithm, as `GET /pki` names it.
 pub const KEY_ALGORITHM: &str = "ec:secp384r1";
@@ -358,16 +358,6 @@ fn random_serial() -> [u8; 16] {
             return serial;
         }
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::ids::{hex, random_bytes};
+use crate::ids::{hex, random_bytes, unhex};
 
 /// OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256.
 pub const ITERATIONS: u32 = 600_000;
@@ -43,16 +43,6 @@ pub fn verify(password: &str, stored: &str) -> bool {
     };
     let fresh = hash_with(password, &salt, iterations);
     bool::from(fresh.as_bytes().ct_eq(stored.as_bytes()))
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
