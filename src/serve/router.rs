@@ -327,15 +327,20 @@ fn split<'a>(path: &'a str, out: &mut [&'a str; MAX_SEGMENTS]) -> Option<usize> 
 /// The route for `method` on `segments`, and the text of its id segment, if any: 404 when
 /// no pattern fits, 405 with the pattern's methods when none of them is `method`.
 fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'s str), ApiError> {
-    let fits = |r: &&Route| {
+    let fits = |r: &Route| {
         r.path.len() == segments.len()
             && r.path.iter().zip(segments).all(|(seg, text)| match seg {
                 Seg::Lit(lit) => lit == text,
                 Seg::Paste | Seg::Short | Seg::Serial => true,
             })
     };
-    let pattern = ROUTES.iter().find(fits).ok_or(ApiError::NotFound)?.path;
-    let mut same = ROUTES.iter().filter(|r| r.path == pattern && !r.absent());
+    let first = ROUTES.iter().position(fits).ok_or(ApiError::NotFound)?;
+    let pattern = ROUTES[first].path;
+    // Routes of one pattern stand together (a test checks): no second scan of the table.
+    let mut same = ROUTES[first..]
+        .iter()
+        .take_while(|r| r.path == pattern)
+        .filter(|r| !r.absent());
     if same.clone().next().is_none() {
         return Err(ApiError::NotFound);
     }
@@ -498,6 +503,18 @@ mod tests {
         );
         for missing in ["/a/b/c", "/a/b", "/abc123/raw/", "/abc123/", "/s/a/b/c"] {
             assert_eq!(routed(Method::GET, missing), Err("404".into()), "{missing}");
+        }
+    }
+
+    #[test]
+    fn routes_of_one_pattern_stand_together() {
+        for (i, r) in ROUTES.iter().enumerate() {
+            let ends = ROUTES[..i].iter().rposition(|o| o.path == r.path);
+            assert!(
+                ends.is_none_or(|j| j + 1 == i),
+                "{} is apart from the other routes of its pattern",
+                r.about
+            );
         }
     }
 
