@@ -56,6 +56,12 @@ pub enum Error {
     P12(String),
     #[error("time out of range")]
     Time,
+    /// No common name given, and the signing request names none.
+    #[error("no common name")]
+    NoCommonName,
+    /// The signing request's common name is empty, too long or holds control characters.
+    #[error("the signing request's common name is not 1 to 64 printable characters")]
+    BadCommonName,
 }
 
 /// A CA ready to sign.
@@ -93,6 +99,7 @@ pub struct Issued {
     pub fingerprint: String,
     /// 32 lower-case hex digits.
     pub serial: String,
+    pub common_name: String,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -191,18 +198,20 @@ fn decrypt_key(pem: &str, password: &str) -> Result<KeyPair, Error> {
     KeyPair::try_from(plain.as_bytes()).map_err(|_| Error::WrongPassword)
 }
 
-/// Issues a client certificate named `cn`, valid for `days`: keyUsage digitalSignature,
-/// extended key usage clientAuth only, the CA's key identifier, a random serial.
+/// Issues a client certificate named `cn` (for a signing request without one, the name it
+/// asks for), valid for `days`: keyUsage digitalSignature, extended key usage clientAuth
+/// only, the CA's key identifier, a random serial.
 ///
 /// # Errors
-/// A bad signing request, or signing failed.
-pub fn issue(ca: &Ca, subject: Subject<'_>, cn: &str, days: u32) -> Result<Issued, Error> {
+/// A bad signing request, no name, or signing failed.
+pub fn issue(ca: &Ca, subject: Subject<'_>, cn: Option<&str>, days: u32) -> Result<Issued, Error> {
     let serial = random_serial();
-    let params = client_params(cn, days, &serial)?;
     match subject {
         Subject::NewKey => {
+            let cn = cn.ok_or(Error::NoCommonName)?;
             let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?;
-            let mut issued = sign(ca, &params, &key, &serial)?;
+            let params = client_params(cn, days, &serial)?;
+            let mut issued = sign(ca, &params, &key, &serial, cn)?;
             issued.key = Some((key.serialize_pem(), key.serialize_der()));
             Ok(issued)
         }
@@ -228,9 +237,29 @@ pub fn issue(ca: &Ca, subject: Subject<'_>, cn: &str, days: u32) -> Result<Issue
             if alg != &PKCS_ECDSA_P384_SHA384 && alg != &PKCS_ECDSA_P256_SHA256 {
                 return Err(Error::CsrKeyType);
             }
-            sign(ca, &params, &spki, &serial)
+            let asked = csr
+                .certification_request_info
+                .subject
+                .iter_common_name()
+                .next()
+                .map(|a| a.as_str().map(str::trim).map_err(|_| Error::BadCommonName))
+                .transpose()?;
+            let cn = match (cn, asked) {
+                (Some(given), _) => given,
+                (None, Some(asked)) if fits_common_name(asked) => asked,
+                (None, Some(_)) => return Err(Error::BadCommonName),
+                (None, None) => return Err(Error::NoCommonName),
+            };
+            let params = client_params(cn, days, &serial)?;
+            sign(ca, &params, &spki, &serial, cn)
         }
     }
+}
+
+/// A common name the CA writes: 1 to 64 characters, none of them a control character.
+#[must_use]
+pub fn fits_common_name(cn: &str) -> bool {
+    !cn.is_empty() && cn.chars().count() <= 64 && !cn.chars().any(char::is_control)
 }
 
 fn client_params(cn: &str, days: u32, serial: &[u8; 16]) -> Result<CertificateParams, Error> {
@@ -253,6 +282,7 @@ fn sign(
     params: &CertificateParams,
     key: &impl PublicKeyData,
     serial: &[u8; 16],
+    cn: &str,
 ) -> Result<Issued, Error> {
     let cert = params.signed_by(key, &ca.issuer)?;
     let der = cert.der().to_vec();
@@ -262,6 +292,7 @@ fn sign(
         cert_der: der,
         key: None,
         serial: hex(serial),
+        common_name: cn.to_owned(),
         created_at: (params.not_before + BACKDATE).unix_timestamp(),
         expires_at: params.not_after.unix_timestamp(),
     })
@@ -378,8 +409,8 @@ mod tests {
         ));
         let ca = open_ca(&record.cert_pem, &record.key_pem, "pw").unwrap();
         assert_eq!(ca.cert_pem(), record.cert_pem);
-        let a = issue(&ca, Subject::NewKey, "alice", 1).unwrap();
-        let b = issue(&ca, Subject::NewKey, "alice", 1).unwrap();
+        let a = issue(&ca, Subject::NewKey, Some("alice"), 1).unwrap();
+        let b = issue(&ca, Subject::NewKey, Some("alice"), 1).unwrap();
         assert_ne!(a.serial, b.serial);
         assert_eq!((a.serial.len(), a.fingerprint.len()), (32, 40));
         assert_eq!(a.expires_at - a.created_at, 86_400);
@@ -399,7 +430,10 @@ mod tests {
             "garbage",
             "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
         ] {
-            assert!(issue(&ca, Subject::Csr(junk), "x", 1).is_err(), "{junk}");
+            assert!(
+                issue(&ca, Subject::Csr(junk), Some("x"), 1).is_err(),
+                "{junk}"
+            );
         }
     }
 

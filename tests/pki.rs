@@ -583,6 +583,37 @@ async fn signing_requests_get_certificates_without_keys_and_bad_ones_are_refused
     assert_ne!(v["serial"], w["serial"]);
     assert_ne!(v["fingerprint_sha1"], w["fingerprint_sha1"]);
 
+    // Without a common_name in the body, the request's own subject names the certificate;
+    // a request without one needs the body's.
+    let named = issue(&d, json!({"csr": csr}), &[]).await;
+    assert_eq!(named["common_name"], "fromcsr", "{named}");
+    write(&d, "n.pem", named["certificate_pem"].as_str().unwrap());
+    let t = ossl(dir, &["x509", "-in", "n.pem", "-noout", "-subject"]);
+    assert_eq!(t.trim(), "subject=CN = fromcsr");
+    ossl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "k.pem",
+            "-subj",
+            "/O=nameless",
+            "-out",
+            "anon.pem",
+        ],
+    );
+    let nameless = std::fs::read_to_string(d.path("anon.pem")).unwrap();
+    let resp = d
+        .send(
+            "POST",
+            "/pki/issue",
+            &[("content-type", "application/json")],
+            json!({"csr": nameless}).to_string(),
+        )
+        .await;
+    assert_eq!(error(&resp), (400, "common_name required".into()));
+
     // A flipped byte in the signature (the last byte of the DER).
     ossl(
         dir,

@@ -24,8 +24,6 @@ use crate::store::pow::{Spend, paying};
 const MAX_BODY: u64 = 64 * 1024;
 /// The name of a CA made without one.
 pub const DEFAULT_CA_NAME: &str = "FlaskPaste CA";
-/// Longest common name, in characters (X.509's upper bound).
-const MAX_COMMON_NAME: usize = 64;
 
 /// The CA once opened (its key decrypted), and the one maker of CRLs at a time.
 #[derive(Debug, Default)]
@@ -60,6 +58,8 @@ fn failed(e: pki::Error) -> ApiError {
         pki::Error::CsrParse | pki::Error::CsrSignature | pki::Error::CsrKeyType => {
             ApiError::BadCsr(e.to_string())
         }
+        pki::Error::NoCommonName => ApiError::CommonNameRequired,
+        pki::Error::BadCommonName => ApiError::CommonNameInvalid,
         pki::Error::WrongPassword => {
             tracing::error!("{e}");
             ApiError::CaLocked
@@ -202,10 +202,7 @@ pub fn common_name(body: &Value) -> Result<Option<String>, ApiError> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(cn)) => {
             let cn = cn.trim();
-            let fits = !cn.is_empty()
-                && cn.chars().count() <= MAX_COMMON_NAME
-                && !cn.chars().any(char::is_control);
-            if fits {
+            if pki::fits_common_name(cn) {
                 Ok(Some(cn.to_owned()))
             } else {
                 Err(ApiError::CommonNameInvalid)
@@ -227,20 +224,21 @@ pub fn csr(body: &Value) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// Issues a certificate named `cn` for a new key or for `csr`, off the async workers.
+/// Issues a certificate named `cn` (or as the signing request asks) for a new key or for
+/// `csr`, off the async workers.
 ///
 /// # Errors
-/// 400 for a bad signing request, 500 when signing fails.
+/// 400 for a bad signing request or no name, 500 when signing fails.
 pub async fn sign(
     state: &AppState,
     ca: Arc<Ca>,
     csr: Option<String>,
-    cn: String,
+    cn: Option<String>,
 ) -> Result<Issued, ApiError> {
     let days = state.config.pki_cert_days;
     blocking(move || {
         let subject = csr.as_deref().map_or(Subject::NewKey, Subject::Csr);
-        pki::issue(&ca, subject, &cn, days)
+        pki::issue(&ca, subject, cn.as_deref(), days)
     })
     .await?
     .map_err(failed)
@@ -255,10 +253,10 @@ pub async fn record(
     state: &AppState,
     req: &Request<'_>,
     issued: &Issued,
-    cn: &str,
     kind: Kind,
     spend: Option<Spend>,
 ) -> Result<bool, ApiError> {
+    let cn = issued.common_name.as_str();
     let caller = access::caller(state, req.ctx).await?;
     let row = CertRow {
         serial: issued.serial.clone(),
@@ -393,22 +391,26 @@ pub async fn crl(state: &AppState) -> Result<Response<Body>, ApiError> {
     Ok(resp)
 }
 
-/// `POST /pki/issue`: a certificate for a new key (key included) or for a signing request.
+/// `POST /pki/issue`: a certificate for a new key (key included) or for a signing request
+/// (named by `common_name`, else by the request's subject).
 ///
 /// # Errors
-/// 400 without `common_name` or with a bad request, 404 PKI off or no CA, 500.
+/// 400 without a name or with a bad request, 404 PKI off or no CA, 500.
 pub async fn issue(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     require_active(state)?;
     let body = json_body(req).await?;
-    let cn = common_name(&body)?.ok_or(ApiError::CommonNameRequired)?;
+    let cn = common_name(&body)?;
     let csr = csr(&body)?;
+    if cn.is_none() && csr.is_none() {
+        return Err(ApiError::CommonNameRequired);
+    }
     let ca = opened(state).await?;
-    let issued = sign(state, ca, csr, cn.clone()).await?;
-    record(state, req, &issued, &cn, Kind::Issue, None).await?;
+    let issued = sign(state, ca, csr, cn).await?;
+    record(state, req, &issued, Kind::Issue, None).await?;
     let mut doc = json!({
         "message": "Certificate issued",
         "serial": issued.serial,
-        "common_name": cn,
+        "common_name": issued.common_name,
         "fingerprint_sha1": issued.fingerprint,
         "created_at": issued.created_at,
         "expires_at": issued.expires_at,

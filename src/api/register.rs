@@ -12,8 +12,8 @@ use crate::http::request::Request;
 use crate::http::response::{Body, bytes_with_type};
 use crate::store::pki::Kind;
 
-/// `POST /register`: proof-of-work of `register_pow` bits, an optional `common_name` (a
-/// random UUID otherwise) and an optional `csr`.
+/// `POST /register`: proof-of-work of `register_pow` bits, an optional `common_name` (else
+/// the signing request's, else a random UUID) and an optional `csr`.
 ///
 /// # Errors
 /// 400 proof-of-work or a bad request, 404 PKI off, 500 without `pki_ca_password`.
@@ -21,8 +21,9 @@ pub async fn register(state: &AppState, req: &mut Request<'_>) -> Result<Respons
     pki::require_active(state)?;
     let spend = challenge::demand_at(state, req.headers(), state.config.register_pow).await?;
     let body = pki::json_body(req).await?;
-    let cn = pki::common_name(&body)?.unwrap_or_else(crate::ids::uuid_v4);
     let csr = pki::csr(&body)?;
+    // Named by the body, else by the signing request, else by a random UUID.
+    let cn = pki::common_name(&body)?.or_else(|| csr.is_none().then(crate::ids::uuid_v4));
     let from_csr = csr.is_some();
     let ca = match pki::opened(state).await {
         Ok(ca) => ca,
@@ -34,8 +35,8 @@ pub async fn register(state: &AppState, req: &mut Request<'_>) -> Result<Respons
         },
         Err(e) => return Err(e),
     };
-    let issued = pki::sign(state, ca.clone(), csr, cn.clone()).await?;
-    pki::record(state, req, &issued, &cn, Kind::Registration, spend).await?;
+    let issued = pki::sign(state, ca.clone(), csr, cn).await?;
+    pki::record(state, req, &issued, Kind::Registration, spend).await?;
     let mut resp = if from_csr {
         let chain = format!("{}{}", issued.cert_pem, ca.cert_pem());
         bytes_with_type(
