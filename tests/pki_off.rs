@@ -39,8 +39,8 @@ async fn without_the_feature_the_pki_is_off_even_when_enabled() {
     let endpoints = v["endpoints"].as_object().unwrap();
     assert!(!endpoints.contains_key("POST /register"), "{v}");
     assert!(!endpoints.contains_key("POST /pki/ca"), "{v}");
-    // Checked last so that the rest runs. POST /register currently answers 405 (Allow:
-    // GET, HEAD, PUT, DELETE): "register" is taken for a paste id when the route is absent.
+    // Checked last so that the rest runs: POST /register once answered 405, "register"
+    // taken for a paste id when its route was left out.
     assert!(
         statuses.iter().all(|(_, status, _, _)| *status == 404),
         "{statuses:?}"
