@@ -246,6 +246,25 @@ pub async fn load_owned(
     Ok((p, authority))
 }
 
+/// Records an `admin_delete` audit event when `authority` is the admin's (an owner
+/// deleting their own is no event).
+pub fn audit_delete(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &Caller,
+    authority: Authority,
+    what: crate::audit::Deleted,
+    id: &str,
+    owner: Option<&str>,
+) {
+    if authority == Authority::Admin {
+        let event = AuditEvent::AdminDelete { what, id, owner };
+        state
+            .audit
+            .record(event, Outcome::Success, caller.identity(), &ctx.client);
+    }
+}
+
 /// Why a caller may act on something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authority {

@@ -13,7 +13,7 @@ use super::raw::{self, Content};
 use super::stream::CHUNK;
 use super::upload::{self, Limit};
 use super::{AppState, challenge, options};
-use crate::audit::{AuditEvent, Deleted, Outcome};
+use crate::audit::Deleted;
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::limit::{Verdict, apply_headers};
@@ -252,16 +252,16 @@ pub async fn delete(
     {
         return Err(ApiError::PasteNotFound);
     }
-    if authority == access::Authority::Admin {
-        let event = AuditEvent::AdminDelete {
-            what: Deleted::Paste,
-            id: id.as_str(),
-            owner: p.owner.as_deref(),
-        };
-        state
-            .audit
-            .record(event, Outcome::Success, caller.identity(), &req.ctx.client);
-    }
+    let owner = p.owner.as_deref();
+    access::audit_delete(
+        state,
+        req.ctx,
+        &caller,
+        authority,
+        Deleted::Paste,
+        id.as_str(),
+        owner,
+    );
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({"message": "Paste deleted"}),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::access::{self, Caller};
 use super::options;
 use super::{AppState, challenge, upload};
-use crate::audit::{AuditEvent, Deleted, Outcome};
+use crate::audit::Deleted;
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::limit::Verdict;
@@ -401,16 +401,16 @@ pub async fn delete(
     {
         return Err(ApiError::ShortNotFound);
     }
-    if authority == access::Authority::Admin {
-        let event = AuditEvent::AdminDelete {
-            what: Deleted::ShortUrl,
-            id: id.as_str(),
-            owner: s.owner.as_deref(),
-        };
-        state
-            .audit
-            .record(event, Outcome::Success, caller.identity(), &req.ctx.client);
-    }
+    let owner = s.owner.as_deref();
+    access::audit_delete(
+        state,
+        req.ctx,
+        &caller,
+        authority,
+        Deleted::ShortUrl,
+        id.as_str(),
+        owner,
+    );
     Ok(json(
         StatusCode::OK,
         &json!({"message": "Short URL deleted"}),
