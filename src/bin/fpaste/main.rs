@@ -1,0 +1,3 @@
+//! `fpaste`: the command-line client.
+
+fn main() {}
