@@ -141,7 +141,7 @@ fn man_pages_have_no_formatting_warnings() {
     if !have("groff") {
         return;
     }
-    for page in ["man/flaskpaste.8", "man/flaskpaste.toml.5"] {
+    for page in ["man/flaskpaste.8", "man/flaskpaste.toml.5", "man/fpaste.1"] {
         let out = Command::new("groff")
             .args(["-man", "-ww", "-z"])
             .arg(Path::new(REPO).join(page))

@@ -140,8 +140,15 @@ pub fn verify(
 #[must_use]
 pub fn solve(nonce: &str, difficulty: u8) -> u64 {
     (0..=u64::MAX)
-        .find(|&n| leading_zero_bits(&attempt(nonce, n)) >= u32::from(difficulty))
+        .find(|&n| solves(nonce, n, difficulty))
         .unwrap_or(u64::MAX)
+}
+
+/// Whether N solves `nonce` at `difficulty`: what a client that searches in parallel
+/// checks for each of its candidates.
+#[must_use]
+pub fn solves(nonce: &str, n: u64, difficulty: u8) -> bool {
+    leading_zero_bits(&attempt(nonce, n)) >= u32::from(difficulty)
 }
 
 /// SHA-256(nonce + ":" + N).
