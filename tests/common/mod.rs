@@ -11,6 +11,8 @@
     reason = "test harness: any failure is the test's failure"
 )]
 
+pub mod tls_front;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
