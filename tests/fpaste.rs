@@ -499,7 +499,13 @@ fn long_options(command: Option<&str>) -> Vec<String> {
     let help = text(&cmd.output().unwrap().stdout);
     help.split_whitespace()
         .filter_map(|w| w.strip_prefix("--"))
-        .map(|w| w.trim_end_matches([',', '=']).split('=').next().unwrap_or("").to_owned())
+        .map(|w| {
+            w.trim_end_matches([',', '='])
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
         .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
         .collect()
 }
@@ -510,7 +516,15 @@ fn man_page_documents_every_command_and_option() {
         .unwrap()
         .replace("\\-", "-");
     let commands = [
-        "create", "get", "delete", "update", "list", "info", "shorten", "register", "cert",
+        "create",
+        "get",
+        "delete",
+        "update",
+        "list",
+        "info",
+        "shorten",
+        "register",
+        "cert",
         "completions",
     ];
     let mut checked = 0;
@@ -519,12 +533,107 @@ fn man_page_documents_every_command_and_option() {
             assert!(page.contains(&format!(".SS \"{c}")), "no section for {c}");
         }
         for opt in long_options(command) {
-            assert!(page.contains(&format!("--{opt}")), "{command:?} --{opt} not in fpaste.1");
+            assert!(
+                page.contains(&format!("--{opt}")),
+                "{command:?} --{opt} not in fpaste.1"
+            );
             checked += 1;
         }
     }
     assert!(checked > 30, "only {checked} options seen");
-    for needle in ["FLASKPASTE_SERVER", "FLASKPASTE_CA_CERT", "FPASTE_PASSWORD", "FPE", "EXIT STATUS"] {
+    for needle in [
+        "FLASKPASTE_SERVER",
+        "FLASKPASTE_CA_CERT",
+        "FPASTE_PASSWORD",
+        "FPE",
+        "EXIT STATUS",
+    ] {
         assert!(page.contains(needle), "{needle}");
     }
+}
+
+/// fpaste in a blocking thread, so the in-process TLS front keeps serving meanwhile.
+async fn fpaste_async(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let home = home.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        fpaste(&home, &args, b"mutual TLS\n", &env)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_through_a_tls_front_that_requires_a_client_certificate() {
+    let daemon = Builder::new().spawn();
+    let home = tempfile::tempdir().unwrap();
+    let front = common::tls_front::TlsFront::start(&daemon.path("fp.sock"), home.path()).await;
+    let (url, ca) = (front.url(), front.ca_path().display().to_string());
+    let env = [
+        ("FLASKPASTE_SERVER", url.as_str()),
+        ("FLASKPASTE_CA_CERT", ca.as_str()),
+    ];
+
+    // No client certificate: the front refuses the handshake.
+    assert_fails(
+        &fpaste_async(home.path(), &["info"], &env).await,
+        "cannot reach",
+    );
+    assert!(front.refused_handshakes() >= 1);
+
+    let config = home.path().join(".config/fpaste/config");
+    let kinds: [&[&str]; 4] = [
+        &["-c", "secp256r1"],
+        &["-c", "secp384r1"],
+        &["-c", "secp521r1"],
+        &["-a", "rsa", "-b", "2048"],
+    ];
+    for kind in kinds {
+        let curve = kind.join(" ");
+        let mut args = vec!["cert", "--configure", "--force"];
+        args.extend_from_slice(kind);
+        let out = fpaste_async(home.path(), &args, &[]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let fp = text(&out.stdout);
+        // Identity only through TLS: drop the fingerprint header from the config.
+        let kept: String = std::fs::read_to_string(&config)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("cert_sha1"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&config, kept).unwrap();
+
+        let out = fpaste_async(home.path(), &["--no-history"], &env).await;
+        assert!(out.status.success(), "{curve}: {}", stderr(&out));
+        let paste_url = text(&out.stdout);
+        assert!(paste_url.starts_with(&url), "{paste_url}");
+        let got = fpaste_async(home.path(), &["get", &paste_url], &env).await;
+        assert_eq!(got.stdout, b"mutual TLS\n", "{curve}: {}", stderr(&got));
+        let (id, _) = id_and_key(&paste_url);
+        // Owned by the certificate fpaste printed the fingerprint of.
+        let theirs = daemon
+            .req("GET", "/pastes", &[("X-SSL-Client-SHA1", &fp)])
+            .await;
+        assert!(
+            String::from_utf8_lossy(&theirs.body).contains(&id),
+            "{curve}"
+        );
+        let listed = fpaste_async(home.path(), &["list"], &env).await;
+        assert!(
+            text(&listed.stdout).contains(&id),
+            "{curve}: {}",
+            stderr(&listed)
+        );
+    }
+
+    // The server is always verified: without the front's CA, the system roots refuse it.
+    let out = fpaste_async(home.path(), &["info"], &env[..1]).await;
+    assert_fails(&out, "cannot reach");
 }

@@ -35,7 +35,11 @@ fn fifty_mib_round_trip_stays_within_three_times_its_size() {
             .env("FLASKPASTE_CERT_SHA1", FP)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let url = String::from_utf8(fpaste(&[file.to_str().unwrap()])).unwrap();
@@ -44,6 +48,9 @@ fn fifty_mib_round_trip_stays_within_three_times_its_size() {
     assert!(std::fs::read(&back).unwrap() == data, "content differs");
     let peak_kib = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap().max_rss();
     let limit_kib = i64::try_from(3 * size / 1024).unwrap();
-    assert!(peak_kib > 0 && peak_kib <= limit_kib, "peak {peak_kib} KiB > {limit_kib} KiB");
+    assert!(
+        peak_kib > 0 && peak_kib <= limit_kib,
+        "peak {peak_kib} KiB > {limit_kib} KiB"
+    );
     daemon.stop();
 }

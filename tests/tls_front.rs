@@ -59,17 +59,18 @@ fn client(
     roots
         .add(CertificateDer::from_pem_file(front.ca_path()).unwrap())
         .unwrap();
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_protocol_versions(&[version])
-            .unwrap()
-            .with_root_certificates(roots);
+    let builder = ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_protocol_versions(&[version])
+    .unwrap()
+    .with_root_certificates(roots);
     let config = match presents {
         Presents::Nothing => builder.with_no_client_auth(),
         Presents::Certificate(cert, key) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
         // with_client_auth_cert would refuse the pair; the resolver hands it over unchecked.
         Presents::StolenCertificate(cert, key) => {
-            let key = rustls::crypto::ring::sign::any_supported_type(&key).unwrap();
+            let key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key).unwrap();
             builder.with_client_cert_resolver(Arc::new(Always(Arc::new(CertifiedKey::new(
                 vec![cert],
                 key,

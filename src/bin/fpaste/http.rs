@@ -3,6 +3,7 @@
 //! server's JSON errors turned into one-line messages, and progress bars for big bodies.
 
 use std::io::{IsTerminal, Read};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -41,7 +42,10 @@ impl Client {
     /// # Errors
     /// As [`Client::new`].
     pub fn for_server(settings: &Settings, server: &str) -> Result<Client> {
-        let mut tls = TlsConfig::builder().root_certs(RootCerts::PlatformVerifier);
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut tls = TlsConfig::builder()
+            .unversioned_rustls_crypto_provider(provider)
+            .root_certs(RootCerts::PlatformVerifier);
         if let Some(ca) = &settings.ca_cert {
             let certs = certificates(ca)?;
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
