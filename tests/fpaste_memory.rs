@@ -4,7 +4,6 @@
 //! is reaped after the measurement).
 
 #![cfg(feature = "client")]
-#![expect(clippy::unwrap_used, reason = "test: any failure is the test's")]
 
 mod common;
 
