@@ -113,7 +113,7 @@ fn version_text() -> String {
     .filter_map(|(name, on)| on.then_some(*name))
     .collect();
     format!(
-        "flaskpaste {}\nfeatures: {}\nconfig: {}\ndb: {}\n",
+        "flaskpaste {}\nfeatures: {}\nconfig: {}\ndb: {}\nclient: {}\n",
         env!("CARGO_PKG_VERSION"),
         if features.is_empty() {
             "(none)".to_owned()
@@ -122,6 +122,7 @@ fn version_text() -> String {
         },
         config::DEFAULT_CONFIG_PATH,
         config::DEFAULT_DB_PATH,
+        config::default_client_path().display(),
     )
 }
 

@@ -33,6 +33,27 @@ pub const DEFAULT_DB_PATH: &str = match option_env!("FLASKPASTE_DEFAULT_DB") {
     None => "./data/pastes.db",
 };
 
+/// Client file `GET /client` serves when the configuration names none, if the build fixed
+/// one (packaged builds: `/usr/bin/fpaste`).
+pub const DEFAULT_CLIENT_PATH: Option<&str> = option_env!("FLASKPASTE_DEFAULT_CLIENT");
+
+/// Client file `GET /client` serves when the configuration names none: the compiled-in
+/// path, or else the `fpaste` next to the running daemon binary.
+#[must_use]
+pub fn default_client_path() -> PathBuf {
+    match DEFAULT_CLIENT_PATH {
+        Some(path) => PathBuf::from(path),
+        // Without /proc the daemon's own path is unknown, and a path that is not UTF-8
+        // cannot pass through the TOML layers: the bare name then answers 404 (unless the
+        // working directory holds a client), as any missing client does.
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join("fpaste")))
+            .filter(|path| path.to_str().is_some())
+            .unwrap_or_else(|| PathBuf::from("fpaste")),
+    }
+}
+
 /// Every key the daemon reads, as TOML keys (env: upper-cased, with the prefix).
 const KEYS: &[&str] = &[
     "listen",
@@ -82,6 +103,7 @@ const KEYS: &[&str] = &[
     "antiflood_step",
     "antiflood_max",
     "short_url_max",
+    "client_path",
     "pki_enabled",
     "pki_ca_password",
     "pki_cert_days",
@@ -253,6 +275,8 @@ pub struct Config {
     pub antiflood_max: u8,
     /// Longest target URL of a short URL, in bytes.
     pub short_url_max: usize,
+    /// The file `GET /client` serves (the `fpaste` binary); read per request.
+    pub client_path: PathBuf,
     /// Serve the PKI: a CA, certificates, registration (builds with the `pki` feature).
     #[serde(deserialize_with = "types::de_lenient_bool")]
     pub pki_enabled: bool,
@@ -317,6 +341,7 @@ impl Default for Config {
             antiflood_step: 2,
             antiflood_max: 28,
             short_url_max: 2048,
+            client_path: default_client_path(),
             pki_enabled: false,
             pki_ca_password: None,
             pki_cert_days: 365,
@@ -440,6 +465,35 @@ mod tests {
         assert_eq!(c.idle_timeout, 0);
         assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(c.audit, AuditTarget::Syslog);
+    }
+
+    #[test]
+    fn client_path_defaults_to_the_build_choice_or_fpaste_beside_the_daemon() {
+        let f = toml_file("");
+        let c = load_with(&cli(&["--config", f.path().to_str().unwrap()]), &[])
+            .unwrap()
+            .config;
+        let expected = match DEFAULT_CLIENT_PATH {
+            Some(path) => PathBuf::from(path),
+            None => std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("fpaste"),
+        };
+        assert_eq!(c.client_path, expected);
+    }
+
+    #[test]
+    fn client_path_comes_from_file_and_environment() {
+        let f = toml_file("client_path = \"/srv/file/fpaste\"\n");
+        let path = f.path().to_str().unwrap();
+        let c = load_with(&cli(&["--config", path]), &[]).unwrap().config;
+        assert_eq!(c.client_path, Path::new("/srv/file/fpaste"));
+        let vars = super::test_support::env(&[("FLASKPASTE_CLIENT_PATH", "/srv/env/fpaste")]);
+        let loaded = load_with(&cli(&["--config", path]), &vars).unwrap();
+        assert_eq!(loaded.config.client_path, Path::new("/srv/env/fpaste"));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
 
     /// A deserializer that only records the field names serde asks a struct for.

@@ -97,6 +97,12 @@ fn check_serving(config: &Config) -> Result<(), Error> {
             reason: "must name a file".into(),
         });
     }
+    if config.client_path.as_os_str().is_empty() {
+        return Err(Error::Invalid {
+            key: "client_path",
+            reason: "must name a file".into(),
+        });
+    }
     Ok(())
 }
 
@@ -249,6 +255,21 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().contains("`max_auth`"), "{err}");
+    }
+
+    #[test]
+    fn empty_client_path_is_an_error() {
+        let err = load_toml("client_path = \"\"\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    key: "client_path",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
