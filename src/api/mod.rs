@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod challenge;
+pub mod client;
 pub mod document;
 pub mod guard;
 pub mod health;

@@ -95,6 +95,8 @@ pub enum ApiError {
     CertAlreadyRevoked,
     /// Making a certificate failed; the cause is logged.
     IssuanceFailed(String),
+    /// `GET /client` when `client_path` is missing or unreadable (logged): 404, never 500.
+    ClientUnavailable,
     /// 503 from `/health`.
     Unhealthy,
     /// 500: the cause is logged, the client hears nothing of it.
@@ -119,6 +121,9 @@ impl From<store::Error> for ApiError {
 }
 
 const HINT_ENCRYPT: &str = "Encrypt content before uploading (fpaste encrypts by default)";
+// Public: names what the operator can do, never the path.
+const HINT_CLIENT: &str = "The server operator can install fpaste next to the flaskpaste binary \
+                           (build with the client feature) or set client_path";
 
 impl ApiError {
     fn status_and_body(&self) -> (StatusCode, Value) {
@@ -250,6 +255,10 @@ impl ApiError {
             ApiError::IssuanceFailed(_) => {
                 msg(S::INTERNAL_SERVER_ERROR, "Certificate issuance failed")
             }
+            ApiError::ClientUnavailable => (
+                S::NOT_FOUND,
+                json!({"error": "Client not available", "hint": HINT_CLIENT}),
+            ),
             ApiError::Unhealthy => (
                 S::SERVICE_UNAVAILABLE,
                 json!({"status": "unhealthy", "database": "error",

@@ -74,6 +74,7 @@ enum Handler {
     UpdatePaste,
     DeletePaste,
     Challenge,
+    Client,
     CreateShort,
     ListShorts,
     Redirect,
@@ -145,6 +146,12 @@ const ROUTES: &[Route] = {
             &[Lit("challenge")],
             "Get proof-of-work challenge",
             H::Challenge,
+        ),
+        route(
+            Get,
+            &[Lit("client")],
+            "Download fpaste CLI client",
+            H::Client,
         ),
         route(Get, &[Lit("pastes")], "List your pastes", H::ListPastes),
         route(Get, &[Lit("s")], "List your short URLs", H::ListShorts),
@@ -385,7 +392,7 @@ async fn dispatch(
     req: &mut Request<'_>,
     id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    use api::{challenge, health, info, paste, pastes, short};
+    use api::{challenge, client, health, info, paste, pastes, short};
     match handler {
         Handler::Info => Ok(info::get(state, &endpoints())),
         Handler::Health => health::get(state, req).await,
@@ -396,6 +403,7 @@ async fn dispatch(
         Handler::UpdatePaste => paste::update(state, req, paste_id(id)?).await,
         Handler::DeletePaste => paste::delete(state, req, paste_id(id)?).await,
         Handler::Challenge => Ok(challenge::get(state)),
+        Handler::Client => client::get(state, req).await,
         Handler::CreateShort => short::create(state, req).await,
         Handler::ListShorts => short::list(state, req).await,
         Handler::Redirect => short::resolve(state, req, short_id(id)?).await,
@@ -483,6 +491,11 @@ mod tests {
             Ok(("Delete paste", "abc123".into()))
         );
         assert_eq!(routed(Method::PUT, "/health"), Err("405 GET, HEAD".into()));
+        assert_eq!(
+            routed(Method::HEAD, "/client"),
+            Ok(("Download fpaste CLI client", String::new()))
+        );
+        assert_eq!(routed(Method::POST, "/client"), Err("405 GET, HEAD".into()));
         assert_eq!(
             routed(Method::PATCH, "/x"),
             Err("405 GET, HEAD, PUT, DELETE".into())
