@@ -108,6 +108,7 @@ fn version_text() -> String {
         ("systemd", cfg!(feature = "systemd")),
         ("syslog", cfg!(feature = "syslog")),
         ("pki", cfg!(feature = "pki")),
+        ("client", cfg!(feature = "client")),
     ]
     .iter()
     .filter_map(|(name, on)| on.then_some(*name))

@@ -35,6 +35,10 @@
 //!                  CRL, PKCS#12; pure, persisted through store/pki.rs
 //! ids.rs           PasteId, Fingerprint (one newtype pattern), hex and random bytes
 //! clock.rs         now(): the one clock of handlers, the sweep and the store's callers
+//! bin/fpaste/      (feature client) the fpaste client, a binary of its own: cli, settings,
+//!                  http (ureq, rustls), crypto (the versioned AES-256-GCM frame), work
+//!                  (proof-of-work on every core), cert, history; of this library it uses
+//!                  security::pow and ids only (GET /client serves it: api/client.rs)
 //! ```
 //!
 //! Layers, top to bottom. A module imports only from layers below its own (the test
