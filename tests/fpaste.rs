@@ -637,3 +637,107 @@ async fn mtls_through_a_tls_front_that_requires_a_client_certificate() {
     let out = fpaste_async(home.path(), &["info"], &env[..1]).await;
     assert_fails(&out, "cannot reach");
 }
+
+#[tokio::test]
+async fn flags_win_over_the_environment_which_wins_over_the_config_file() {
+    let s = setup("");
+    let config = s.path(".config/fpaste/config");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    // The file alone names the server.
+    std::fs::write(&config, format!("# mine\nserver = {}\n", s.server())).unwrap();
+    let home = s.home.path();
+    let out = fpaste(home, &["info", "--json"], b"", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The environment overrides the file.
+    let env = [("FLASKPASTE_SERVER", dead.as_str())];
+    assert_fails(&fpaste(home, &["info"], b"", &env), &dead);
+    // A flag overrides the environment.
+    let server = s.server();
+    let out = fpaste(home, &["--server", &server, "info"], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A typo in the file is an error that names it.
+    std::fs::write(&config, "sever = http://x\n").unwrap();
+    assert_fails(&fpaste(home, &["info"], b"", &[]), "sever");
+}
+
+/// A loopback TCP relay to `upstream` that records every byte clients send through it.
+fn recording_relay(upstream: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::io::Read;
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let mut server = TcpStream::connect(&upstream).unwrap();
+            let (mut client_r, mut server_w) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let record = std::sync::Arc::clone(&record);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = client_r.read(&mut buf) {
+                    if n == 0 || server_w.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    record.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+                let _ = server_w.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server, &mut client);
+                let _ = client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn no_request_carries_the_key() {
+    let s = setup("pow_difficulty = 8");
+    let (relay, seen) = recording_relay(s.addr.clone());
+    let env = [("FLASKPASTE_SERVER", relay.as_str())];
+    let out = fpaste(s.home.path(), &[], b"keep the key to yourself\n", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = text(&out.stdout);
+    let out = fpaste(s.home.path(), &["get", &url], b"", &env);
+    assert_eq!(
+        out.stdout,
+        b"keep the key to yourself\n",
+        "{}",
+        stderr(&out)
+    );
+    let (id, key) = id_and_key(&url);
+    let key = key.unwrap();
+    let bytes = seen.lock().unwrap().clone();
+    let sent = String::from_utf8_lossy(&bytes);
+    assert!(
+        sent.contains(&format!("GET /{id}/raw")),
+        "the relay saw the requests: {sent}"
+    );
+    // Neither as text, nor as raw bytes, nor in hex.
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&key)
+        .unwrap();
+    assert!(!sent.contains(&key[..16]), "the key went over the wire");
+    assert!(
+        !bytes.windows(16).any(|w| w == &raw[..16]),
+        "the key's bytes went over the wire"
+    );
+    assert!(
+        !sent
+            .to_lowercase()
+            .contains(&flaskpaste::ids::hex(&raw[..16]))
+    );
+    assert!(
+        !sent.contains("keep the key"),
+        "the plaintext went over the wire"
+    );
+}
