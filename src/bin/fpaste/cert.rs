@@ -1,20 +1,52 @@
 //! Keys and certificates made on this machine: `fpaste cert`'s self-signed client
 //! certificate and `fpaste register`'s signing request. Writes no files.
+//!
+//! The self-signed certificate's key comes from aws-lc-rs (RSA and P-521 included) and the
+//! certificate from x509-cert's builder; rcgen, which the daemon's PKI shares, keeps its
+//! ring backend, so the daemon does not link a second crypto library for the client's sake.
 
+use std::str::FromStr as _;
+use std::time::{Duration, SystemTime};
+
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P521_SHA512_ASN1_SIGNING,
+    EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
+};
 use base64::Engine as _;
 use flaskpaste::ids::{fill_random, hex};
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ECDSA_P521_SHA512,
-    PKCS_RSA_SHA256, RsaKeySize, SerialNumber, SignatureAlgorithm,
-};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ECDSA_P384_SHA384};
 use sha1::{Digest as _, Sha1};
-use time::{Duration, OffsetDateTime};
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder as _, CertificateBuilder};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::der::asn1::{BitString, Null};
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::der::oid::db::rfc5912::{
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_KP_CLIENT_AUTH,
+    SHA_256_WITH_RSA_ENCRYPTION,
+};
+use x509_cert::der::pem::LineEnding;
+use x509_cert::der::{Any, Decode as _, Document, Encode as _, EncodePem as _, SecretDocument};
+use x509_cert::ext::pkix::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::{Extension, ToExtension as _};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
+    SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
+};
+use x509_cert::time::{Time, Validity};
 
 /// Clock skew allowed for: a certificate is valid from this long before it was made.
-const BACKDATE: Duration = Duration::minutes(5);
+const BACKDATE: Duration = Duration::from_secs(5 * 60);
 /// The longest validity `fpaste cert --days` accepts: about a hundred years.
 const MAX_DAYS: u32 = 36_500;
+const DAY: u64 = 86_400;
 
 /// The key algorithm of a self-signed certificate (`-a ec|rsa`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -70,6 +102,148 @@ impl From<rcgen::Error> for Error {
     }
 }
 
+fn failed(e: impl std::fmt::Display) -> Error {
+    Error::Generation(e.to_string())
+}
+
+/// A fresh private key that signs its own certificate.
+enum Secret {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+/// The key, its public half as SubjectPublicKeyInfo DER, and its signature algorithm.
+struct Signer {
+    secret: Secret,
+    spki: Vec<u8>,
+    algorithm: ObjectIdentifier,
+}
+
+impl Signer {
+    fn generate(alg: Algorithm, curve: Curve, rsa_bits: u32) -> Result<Signer, Error> {
+        let (secret, algorithm) = match alg {
+            Algorithm::Ec => {
+                let (signing, oid): (&'static EcdsaSigningAlgorithm, _) = match curve {
+                    Curve::Secp256r1 => (&ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_WITH_SHA_256),
+                    Curve::Secp384r1 => (&ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_WITH_SHA_384),
+                    // TLS 1.3 signs with P-521 only as ecdsa_secp521r1_sha512.
+                    Curve::Secp521r1 => (&ECDSA_P521_SHA512_ASN1_SIGNING, ECDSA_WITH_SHA_512),
+                };
+                let key = EcdsaKeyPair::generate(signing).map_err(failed)?;
+                (Secret::Ec(key), oid)
+            }
+            Algorithm::Rsa => {
+                let key = RsaKeyPair::generate(rsa_size(rsa_bits)?).map_err(failed)?;
+                (Secret::Rsa(key), SHA_256_WITH_RSA_ENCRYPTION)
+            }
+        };
+        let spki = match &secret {
+            Secret::Ec(k) => k.public_key().as_der().map_err(failed)?.as_ref().to_vec(),
+            Secret::Rsa(k) => k.public_key().as_der().map_err(failed)?.as_ref().to_vec(),
+        };
+        Ok(Signer {
+            secret,
+            spki,
+            algorithm,
+        })
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let rng = SystemRandom::new();
+        match &self.secret {
+            Secret::Ec(k) => Ok(k.sign(&rng, message).map_err(failed)?.as_ref().to_vec()),
+            Secret::Rsa(k) => {
+                let mut signature = vec![0; k.public_modulus_len()];
+                k.sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                    .map_err(failed)?;
+                Ok(signature)
+            }
+        }
+    }
+
+    fn pkcs8_pem(&self) -> Result<String, Error> {
+        let der = match &self.secret {
+            Secret::Ec(k) => k.to_pkcs8v1().map_err(failed)?.as_ref().to_vec(),
+            Secret::Rsa(k) => k.as_der().map_err(failed)?.as_ref().to_vec(),
+        };
+        SecretDocument::try_from(der)
+            .and_then(|d| d.to_pem("PRIVATE KEY", LineEnding::LF))
+            .map(|pem| pem.to_string())
+            .map_err(failed)
+    }
+}
+
+/// The public half, as the builder wants it.
+#[derive(Clone)]
+struct PublicKey(Vec<u8>);
+
+impl EncodePublicKey for PublicKey {
+    fn to_public_key_der(&self) -> x509_cert::spki::Result<Document> {
+        Ok(Document::try_from(self.0.as_slice())?)
+    }
+}
+
+impl signature::Keypair for Signer {
+    type VerifyingKey = PublicKey;
+    fn verifying_key(&self) -> PublicKey {
+        PublicKey(self.spki.clone())
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for Signer {
+    fn signature_algorithm_identifier(&self) -> x509_cert::spki::Result<AlgorithmIdentifierOwned> {
+        // RFC 4055: sha256WithRSAEncryption carries NULL parameters; ECDSA ones carry none.
+        let parameters = (self.algorithm == SHA_256_WITH_RSA_ENCRYPTION)
+            .then(|| Any::encode_from(&Null))
+            .transpose()?;
+        Ok(AlgorithmIdentifierOwned {
+            oid: self.algorithm,
+            parameters,
+        })
+    }
+}
+
+/// A self-signed end-entity certificate for TLS clients.
+struct ClientProfile {
+    subject: Name,
+    rsa: bool,
+}
+
+impl BuilderProfile for ClientProfile {
+    fn get_issuer(&self, subject: &Name) -> Name {
+        subject.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let mut usages = KeyUsages::DigitalSignature.into();
+        if self.rsa {
+            // TLS 1.2 RSA key exchange encrypts to the key; clients of old servers need it.
+            usages |= KeyUsages::KeyEncipherment;
+        }
+        let mut exts = Vec::new();
+        let basic = BasicConstraints {
+            ca: false,
+            path_len_constraint: None,
+        };
+        exts.push(basic.to_extension(tbs.subject(), &exts)?);
+        exts.push(KeyUsage(usages).to_extension(tbs.subject(), &exts)?);
+        let eku = ExtendedKeyUsage(vec![ID_KP_CLIENT_AUTH]);
+        exts.push(eku.to_extension(tbs.subject(), &exts)?);
+        let ski = SubjectKeyIdentifier::try_from(spk)?;
+        exts.push(ski.to_extension(tbs.subject(), &exts)?);
+        Ok(exts)
+    }
+}
+
 /// Self-signed certificate for mTLS: CN = `common_name`, key usage digitalSignature
 /// (+ keyEncipherment for RSA), extended key usage clientAuth, not a CA, valid from now
 /// (less five minutes for clock skew) for `days` days. `curve` is ignored for RSA,
@@ -87,38 +261,50 @@ pub fn self_signed(
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(Error::BadDays);
     }
-    let (key, key_usages) = match alg {
-        Algorithm::Ec => (
-            KeyPair::generate_for(curve_algorithm(curve))?,
-            vec![KeyUsagePurpose::DigitalSignature],
-        ),
-        Algorithm::Rsa => (
-            KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rsa_size(rsa_bits)?)?,
-            // TLS 1.2 RSA key exchange encrypts to the key; clients of old servers need it.
-            vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ],
-        ),
+    let signer = Signer::generate(alg, curve, rsa_bits)?;
+    // Whole seconds: certificates hold no more, so `not_after` is the certificate's own.
+    let now = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_err(failed)?
+                .as_secs(),
+        );
+    let not_after = now + Duration::from_secs(DAY * u64::from(days));
+    let validity = Validity::new(
+        Time::try_from(now - BACKDATE).map_err(failed)?,
+        Time::try_from(not_after).map_err(failed)?,
+    );
+    let profile = ClientProfile {
+        subject: Name::from_str(&format!("CN={}", escape_rdn(common_name))).map_err(failed)?,
+        rsa: alg == Algorithm::Rsa,
     };
-    let now = now_utc()?;
-    let not_after = now + Duration::days(i64::from(days));
-    let mut params = CertificateParams::default();
-    params.distinguished_name = name(common_name);
-    params.not_before = now - BACKDATE;
-    params.not_after = not_after;
-    // Never rcgen's default serial: it is derived from the key.
-    params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = key_usages;
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let cert = params.self_signed(&key)?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(&signer.spki).map_err(failed)?;
+    let serial = SerialNumber::new(&random_serial()).map_err(failed)?;
+    let mut builder = CertificateBuilder::new(profile, serial, validity, spki).map_err(failed)?;
+    let tbs = builder.finalize(&signer).map_err(failed)?;
+    let signature = BitString::from_bytes(&signer.sign(&tbs)?).map_err(failed)?;
+    let cert = builder.assemble(signature, &signer).map_err(failed)?;
+    let der = cert.to_der().map_err(failed)?;
     Ok(Made {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        fingerprint: hex(&Sha1::digest(cert.der())),
+        cert_pem: cert.to_pem(LineEnding::LF).map_err(failed)?,
+        key_pem: signer.pkcs8_pem()?,
+        fingerprint: hex(&Sha1::digest(&der)),
         not_after: rfc3339(not_after),
     })
+}
+
+/// `cn` as an RFC 4514 attribute value: the characters that would end or alter it escaped.
+fn escape_rdn(cn: &str) -> String {
+    let mut out = String::with_capacity(cn.len());
+    for (i, c) in cn.chars().enumerate() {
+        let edge = (i == 0 && (c == ' ' || c == '#')) || (i + 1 == cn.chars().count() && c == ' ');
+        if edge || matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// P-384 key and a PKCS#10 signing request (CN = `common_name` when given) for
@@ -164,41 +350,30 @@ pub fn fingerprint(cert_pem: &str) -> Result<String, Error> {
     Ok(hex(&Sha1::digest(&der)))
 }
 
-fn curve_algorithm(curve: Curve) -> &'static SignatureAlgorithm {
-    match curve {
-        Curve::Secp256r1 => &PKCS_ECDSA_P256_SHA256,
-        Curve::Secp384r1 => &PKCS_ECDSA_P384_SHA384,
-        // TLS 1.3 signs with P-521 only as ecdsa_secp521r1_sha512.
-        Curve::Secp521r1 => &PKCS_ECDSA_P521_SHA512,
-    }
-}
-
-fn rsa_size(bits: u32) -> Result<RsaKeySize, Error> {
+fn rsa_size(bits: u32) -> Result<KeySize, Error> {
     match bits {
-        2048 => Ok(RsaKeySize::_2048),
-        3072 => Ok(RsaKeySize::_3072),
-        4096 => Ok(RsaKeySize::_4096),
+        2048 => Ok(KeySize::Rsa2048),
+        3072 => Ok(KeySize::Rsa3072),
+        4096 => Ok(KeySize::Rsa4096),
         other => Err(Error::BadRsaSize(other)),
     }
 }
 
-/// `now` without nanoseconds: certificates hold whole seconds, so `not_after` is the
-/// certificate's own.
-fn now_utc() -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .map_err(|e| Error::Generation(e.to_string()))
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
+/// RFC 3339 in UTC, to the second.
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let dt = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
     )
 }
 
@@ -304,9 +479,20 @@ mod tests {
     }
 
     #[test]
+    fn common_names_with_rdn_specials_stay_one_attribute() {
+        let made = self_signed(Algorithm::Ec, Curve::Secp256r1, 0, "a,b=c+d", 1).unwrap();
+        let subject = openssl(
+            &["x509", "-noout", "-subject", "-nameopt", "RFC2253"],
+            &made.cert_pem,
+        );
+        // One attribute: the comma and the plus did not split it.
+        assert_eq!(subject.trim(), r"subject=CN=a\,b=c\+d");
+    }
+
+    #[test]
     fn not_after_is_days_from_now_and_matches_the_certificate() {
         let made = self_signed(Algorithm::Ec, Curve::Secp256r1, 4096, "c", 365).unwrap();
-        let expected = rfc3339(now_utc().unwrap() + Duration::days(365));
+        let expected = rfc3339(SystemTime::now() + Duration::from_secs(365 * DAY));
         // Made a moment ago: the same second, or the one before.
         assert_eq!(made.not_after.len(), "2026-01-31T12:00:00Z".len());
         assert!(
