@@ -741,3 +741,21 @@ async fn no_request_carries_the_key() {
         "the plaintext went over the wire"
     );
 }
+
+#[tokio::test]
+async fn a_history_that_cannot_be_written_does_not_lose_the_url() {
+    let s = setup("");
+    // A file where the data directory should be: the history cannot be created.
+    let share = s.path(".local/share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::write(share.join("fpaste"), b"not a directory").unwrap();
+    let out = s.run(&[], b"still here\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = text(&out.stdout);
+    assert!(
+        stderr(&out).contains("owner token not kept"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.ok(&["get", &url], b""), b"still here\n");
+}

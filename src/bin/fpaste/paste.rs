@@ -49,12 +49,16 @@ pub fn create(settings: &Settings, args: &CreateArgs) -> Result<()> {
     let token = doc.get("owner_token").and_then(Value::as_str);
     let expires_at = doc.get("expires_at").and_then(Value::as_i64);
     if let (Some(token), false) = (token, args.no_history) {
-        history::record(&history::Entry {
+        let entry = history::Entry {
             server: client.server.clone(),
             id: id.clone(),
             owner_token: token.to_owned(),
             expires_at,
-        })?;
+        };
+        // The paste exists now: its URL must still be printed.
+        if let Err(e) = history::record(&entry) {
+            eprintln!("fpaste: owner token not kept ({e:#}); it is {token}");
+        }
     }
     if args.json {
         let raw = client.url(&format!("/{id}/raw"));
