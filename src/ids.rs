@@ -70,6 +70,20 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
+/// A random positive 128-bit certificate serial, its first byte 1 to 127: positive, and
+/// always 32 hex digits (a leading zero byte would vanish from the DER).
+#[must_use]
+pub fn certificate_serial() -> [u8; 16] {
+    let mut serial = [0u8; 16];
+    loop {
+        fill_random(&mut serial);
+        serial[0] &= 0x7f;
+        if serial[0] != 0 {
+            return serial;
+        }
+    }
+}
+
 /// A random (version 4) UUID in its usual text form.
 #[must_use]
 pub fn uuid_v4() -> String {

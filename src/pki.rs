@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::prelude::FromDer;
 
-use crate::ids::{fill_random, hex, unhex};
+use crate::ids::{certificate_serial, fill_random, hex, unhex};
 
 /// The CA's key algorithm, as `GET /pki` names it.
 pub const KEY_ALGORITHM: &str = "ec:secp384r1";
@@ -124,7 +124,7 @@ pub fn create_ca(cn: &str, days: u32, password: &str) -> Result<(Ca, CaRecord), 
     params.distinguished_name = name(cn);
     params.not_before = now - BACKDATE;
     params.not_after = now + Duration::days(i64::from(days));
-    params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+    params.serial_number = Some(SerialNumber::from_slice(&certificate_serial()));
     // CA:TRUE with path length 0 (critical) and a subject key identifier.
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     // rcgen marks keyUsage critical.
@@ -205,7 +205,7 @@ fn decrypt_key(pem: &str, password: &str) -> Result<KeyPair, Error> {
 /// # Errors
 /// A bad signing request, no name, or signing failed.
 pub fn issue(ca: &Ca, subject: Subject<'_>, cn: Option<&str>, days: u32) -> Result<Issued, Error> {
-    let serial = random_serial();
+    let serial = certificate_serial();
     match subject {
         Subject::NewKey => {
             let cn = cn.ok_or(Error::NoCommonName)?;
@@ -378,19 +378,6 @@ fn name(cn: &str) -> DistinguishedName {
     dn
 }
 
-/// A random positive 128-bit serial from the OS source, its first byte 1 to 127: positive,
-/// and always 32 hex digits (a leading zero byte would vanish from the DER).
-fn random_serial() -> [u8; 16] {
-    let mut serial = [0u8; 16];
-    loop {
-        fill_random(&mut serial);
-        serial[0] &= 0x7f;
-        if serial[0] != 0 {
-            return serial;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,7 +427,7 @@ mod tests {
     #[test]
     fn serials_are_positive_and_32_digits() {
         for _ in 0..1000 {
-            let s = random_serial();
+            let s = certificate_serial();
             assert!((1..=0x7f).contains(&s[0]));
         }
         assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));

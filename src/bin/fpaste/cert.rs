@@ -16,7 +16,7 @@ use aws_lc_rs::signature::{
     EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use base64::Engine as _;
-use flaskpaste::ids::{fill_random, hex};
+use flaskpaste::ids::{certificate_serial, hex};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ECDSA_P384_SHA384};
 use sha1::{Digest as _, Sha1};
 use x509_cert::builder::profile::BuilderProfile;
@@ -280,7 +280,7 @@ pub fn self_signed(
         rsa: alg == Algorithm::Rsa,
     };
     let spki = SubjectPublicKeyInfoOwned::from_der(&signer.spki).map_err(failed)?;
-    let serial = SerialNumber::new(&random_serial()).map_err(failed)?;
+    let serial = SerialNumber::new(&certificate_serial()).map_err(failed)?;
     let mut builder = CertificateBuilder::new(profile, serial, validity, spki).map_err(failed)?;
     let tbs = builder.finalize(&signer).map_err(failed)?;
     let signature = BitString::from_bytes(&signer.sign(&tbs)?).map_err(failed)?;
@@ -381,18 +381,6 @@ fn name(cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     dn
-}
-
-/// A random positive 128-bit serial, its first byte 1 to 127 (positive, no leading zero).
-fn random_serial() -> [u8; 16] {
-    let mut serial = [0u8; 16];
-    loop {
-        fill_random(&mut serial);
-        serial[0] &= 0x7f;
-        if serial[0] != 0 {
-            return serial;
-        }
-    }
 }
 
 #[cfg(test)]
