@@ -759,3 +759,106 @@ async fn a_history_that_cannot_be_written_does_not_lose_the_url() {
     );
     assert_eq!(s.ok(&["get", &url], b""), b"still here\n");
 }
+
+/// Runs fpaste on a pseudo-terminal (util-linux `script`), types `answer` once `prompt` has
+/// appeared, and returns all the terminal showed.
+fn on_terminal(
+    home: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    prompt: &str,
+    answer: &str,
+) -> String {
+    use std::io::Read;
+    let line: Vec<String> = std::iter::once(FPASTE)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut child = Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        // Progress bars draw only on a terminal that names its type, as every real one does.
+        .env("TERM", "xterm")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&shown);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !String::from_utf8_lossy(&shown.lock().unwrap()).contains(prompt) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {prompt:?} on the terminal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(answer.as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    assert!(status.success(), "{text}");
+    text
+}
+
+#[tokio::test]
+async fn ask_password_prompts_on_the_terminal_without_echo() {
+    let s = setup("");
+    let out = s.run_env(
+        &[],
+        b"behind a prompt\n",
+        &[("FPASTE_PASSWORD", "s3cret-pw")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = text(&out.stdout);
+    let server = s.server();
+    let env = [("FLASKPASTE_SERVER", server.as_str())];
+    let shown = on_terminal(
+        s.home.path(),
+        &env,
+        &["get", "-P", &url],
+        "Password: ",
+        "s3cret-pw\n",
+    );
+    assert!(shown.contains("behind a prompt"), "{shown}");
+    assert!(
+        !shown.contains("s3cret-pw"),
+        "the password was echoed: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_large_upload_shows_progress_on_a_terminal_only() {
+    let s = setup("pow_difficulty = 10");
+    let file = s.path("big.bin");
+    std::fs::write(&file, random(2 << 20)).unwrap();
+    let f = file.to_str().unwrap();
+    let server = s.server();
+    let fp = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2";
+    let env = [
+        ("FLASKPASTE_SERVER", server.as_str()),
+        ("FLASKPASTE_CERT_SHA1", fp),
+    ];
+    let shown = on_terminal(s.home.path(), &env, &[f], "", "");
+    assert!(shown.contains("uploading"), "{shown}");
+    assert!(shown.contains(&server), "{shown}");
+    // Not a terminal: no bar, stderr stays empty.
+    let out = s.run_env(&[f], b"", &[("FLASKPASTE_CERT_SHA1", fp)]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}

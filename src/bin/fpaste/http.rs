@@ -174,6 +174,8 @@ fn progress(len: u64, what: &str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(what.to_owned());
+    // Drawn at once: a fast transfer would otherwise end before the first redraw.
+    bar.tick();
     bar
 }
 
