@@ -117,9 +117,34 @@ fn service_unit_runs_the_daemon_socket_activated_and_notifying() {
     let service =
         std::fs::read_to_string(Path::new(REPO).join("systemd/flaskpaste.service")).unwrap();
     assert!(service.contains("Type=notify"));
-    assert!(service.contains("--listen sd-listen"));
+    // Its own sockets only: a metrics socket unit of the same service would be another name.
+    assert!(service.contains("--listen sd-listen:api\n"));
+    let socket =
+        std::fs::read_to_string(Path::new(REPO).join("systemd/flaskpaste.socket")).unwrap();
+    assert!(socket.contains("\nFileDescriptorName=api\n"), "{socket}");
     assert!(service.contains("--config /etc/flaskpaste/flaskpaste.toml"));
     assert!(service.contains("RestartPreventExitStatus=64 73 77 78"));
+}
+
+#[test]
+fn service_unit_is_rated_safe_by_systemd_analyze_security() {
+    if !have("systemd-analyze") {
+        return;
+    }
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(Path::new(REPO).join("systemd/flaskpaste.service"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f64 = text
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for flaskpaste.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no overall exposure level in:\n{text}"))
+        .parse()
+        .unwrap();
+    assert!(score <= 0.5, "exposure {score}:\n{text}");
 }
 
 #[test]
