@@ -139,7 +139,10 @@ fn service_unit_is_rated_safe_by_systemd_analyze_security() {
     let text = String::from_utf8_lossy(&out.stdout);
     let score: f64 = text
         .lines()
-        .find_map(|l| l.split("Overall exposure level for flaskpaste.service: ").nth(1))
+        .find_map(|l| {
+            l.split("Overall exposure level for flaskpaste.service: ")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no overall exposure level in:\n{text}"))
         .parse()
