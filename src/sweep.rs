@@ -1,8 +1,9 @@
-//! The timers that tidy the store: the expiry sweep deletes expired pastes and short URLs
-//! and forgets spent proof-of-work nonces once at start, then every `cleanup_interval`
-//! seconds, until shutdown (expired rows are already invisible; this reclaims the space,
-//! and empties the WAL, which holds old copies of deleted content); and redirect counts
-//! gathered in memory are written shortly after they arrive.
+//! The timers that tidy the store: the expiry sweep ([`Store::sweep`], the pass
+//! `POST /admin/cleanup` runs too) deletes expired pastes and short URLs and forgets spent
+//! proof-of-work nonces once at start, then every `cleanup_interval` seconds, until
+//! shutdown (expired rows are already invisible; this reclaims the space, and empties the
+//! WAL, which holds old copies of deleted content); and redirect counts gathered in memory
+//! are written shortly after they arrive.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
-use crate::store::{Store, paste, pow, short};
+use crate::store::Store;
 
 /// How long redirect counts gather before they are written: one commit carries them all.
 const REDIRECT_BATCH: Duration = Duration::from_secs(1);
@@ -24,18 +25,9 @@ pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: 
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let now = crate::clock::now();
-        let purged = store
-            .write(move |c| {
-                let pastes = paste::purge_expired(c, now, dedup_window)?;
-                let shorts = short::purge_expired(c, now)?;
-                pow::purge_spent(c, now)?;
-                Ok(pastes + shorts)
-            })
-            .await;
-        // Burned and deleted pastes, too, leave old copies in the WAL until it is emptied.
-        checkpoint(&store).await;
-        match purged {
+        let pass = store.sweep(crate::clock::now(), dedup_window).await;
+        report_checkpoint(pass.checkpoint);
+        match pass.purged.map(|s| s.pastes + s.short_urls) {
             Ok(0) => tracing::debug!("expiry sweep: nothing expired"),
             Ok(n) => tracing::info!("expiry sweep: deleted {n} expired paste(s) and short URL(s)"),
             Err(e) => tracing::error!("expiry sweep failed: {e}"),
@@ -45,7 +37,11 @@ pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: 
 
 /// Truncates the WAL; a failure is logged, and the next sweep tries again.
 pub async fn checkpoint(store: &Store) {
-    match store.checkpoint().await {
+    report_checkpoint(store.checkpoint().await);
+}
+
+fn report_checkpoint(outcome: Result<bool, crate::store::Error>) {
+    match outcome {
         Ok(true) => tracing::debug!("checkpoint: WAL copied and truncated"),
         Ok(false) => tracing::warn!("checkpoint: the WAL was busy; it is truncated later"),
         Err(e) => tracing::error!("checkpoint failed: {e}"),

@@ -10,6 +10,7 @@ pub mod pki;
 pub mod pow;
 pub mod schema;
 pub mod short;
+pub mod sweep;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
