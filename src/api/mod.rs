@@ -3,6 +3,7 @@
 //! document ([`document`]). Knows no routes and no sockets.
 
 pub mod access;
+pub mod admin;
 pub mod challenge;
 pub mod client;
 pub mod document;

@@ -82,6 +82,8 @@ enum Handler {
     DeleteShort,
     PkiStatus,
     RegisterChallenge,
+    AdminStats,
+    AdminCleanup,
     #[cfg(feature = "pki")]
     CreateCa,
     #[cfg(feature = "pki")]
@@ -227,6 +229,18 @@ const ROUTES: &[Route] = {
         ),
         #[cfg(not(feature = "pki"))]
         route(Post, &[Lit("register")], "", H::Absent),
+        route(
+            Get,
+            &[Lit("admin"), Lit("stats")],
+            "Store statistics (admin)",
+            H::AdminStats,
+        ),
+        route(
+            Post,
+            &[Lit("admin"), Lit("cleanup")],
+            "Run an expiry sweep now (admin)",
+            H::AdminCleanup,
+        ),
         route(Get, &[Paste], "Retrieve paste metadata", H::PasteMeta),
         route(Put, &[Paste], "Update paste", H::UpdatePaste),
         route(Delete, &[Paste], "Delete paste", H::DeletePaste),
@@ -392,7 +406,7 @@ async fn dispatch(
     req: &mut Request<'_>,
     id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    use api::{challenge, client, health, info, paste, pastes, short};
+    use api::{admin, challenge, client, health, info, paste, pastes, short};
     match handler {
         Handler::Info => Ok(info::get(state, &endpoints())),
         Handler::Health => health::get(state, req).await,
@@ -410,6 +424,8 @@ async fn dispatch(
         Handler::ShortInfo => short::info(state, req, short_id(id)?).await,
         Handler::DeleteShort => short::delete(state, req, short_id(id)?).await,
         Handler::RegisterChallenge => Ok(challenge::get_for_registration(state)),
+        Handler::AdminStats => admin::stats(state, req).await,
+        Handler::AdminCleanup => admin::cleanup(state, req).await,
         #[cfg(not(feature = "pki"))]
         Handler::PkiStatus => Ok(crate::http::response::json(
             http::StatusCode::OK,
@@ -513,6 +529,14 @@ mod tests {
         assert_eq!(
             routed(Method::POST, "/s/AbCdEfGh"),
             Err("405 GET, HEAD, DELETE".into())
+        );
+        assert_eq!(
+            routed(Method::GET, "/admin/stats"),
+            Ok(("Store statistics (admin)", String::new()))
+        );
+        assert_eq!(
+            routed(Method::GET, "/admin/cleanup"),
+            Err("405 POST".into())
         );
         for missing in ["/a/b/c", "/a/b", "/abc123/raw/", "/abc123/", "/s/a/b/c"] {
             assert_eq!(routed(Method::GET, missing), Err("404".into()), "{missing}");

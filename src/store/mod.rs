@@ -10,6 +10,7 @@ pub mod pki;
 pub mod pow;
 pub mod schema;
 pub mod short;
+pub mod stats;
 pub mod sweep;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -33,6 +34,15 @@ const MAX_BATCH: usize = 256;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection: every statement the store runs, with room.
 const STATEMENT_CACHE: usize = 64;
+
+/// Sizes in bytes of the store's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSizes {
+    /// The database file.
+    pub database: u64,
+    /// The write-ahead log beside it; 0 when there is none.
+    pub wal: u64,
+}
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -320,6 +330,20 @@ impl Store {
             })
             .filter(|p| std::fs::symlink_metadata(p).is_ok())
             .collect()
+    }
+
+    /// The sizes of the database file and of its WAL (0 when absent), from the file system.
+    #[must_use]
+    pub fn sizes(&self) -> FileSizes {
+        let size = |suffix: &str| {
+            let mut name = self.inner.path.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::symlink_metadata(PathBuf::from(name)).map_or(0, |m| m.len())
+        };
+        FileSizes {
+            database: size(""),
+            wal: size("-wal"),
+        }
     }
 
     /// Copies the WAL into the database and truncates it to nothing, so that old copies of
