@@ -3,11 +3,7 @@
 //! short URLs, identities (register, cert) and owner tokens.
 
 #![cfg(feature = "client")]
-#![expect(
-    clippy::unwrap_used,
-    clippy::cast_precision_loss,
-    reason = "test: any failure is the test's; entropy is an estimate"
-)]
+#![expect(clippy::unwrap_used, reason = "test: any failure is the test's")]
 
 mod common;
 
@@ -137,29 +133,6 @@ fn assert_fails(out: &Output, needle: &str) {
     );
 }
 
-fn random(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    flaskpaste::ids::fill_random(&mut v);
-    v
-}
-
-/// Shannon entropy in bits per byte.
-fn entropy(data: &[u8]) -> f64 {
-    let mut counts = [0usize; 256];
-    for &b in data {
-        counts[usize::from(b)] += 1;
-    }
-    let n = data.len() as f64;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
-}
-
 #[tokio::test]
 async fn stdin_text_round_trips_encrypted_by_default_with_pow_solved() {
     let s = setup("pow_difficulty = 12");
@@ -179,7 +152,7 @@ async fn stdin_text_round_trips_encrypted_by_default_with_pow_solved() {
 #[tokio::test]
 async fn binary_file_round_trips_to_stdout_and_output_file() {
     let s = setup("");
-    let data = random(300_000);
+    let data = flaskpaste::ids::random_bytes(300_000);
     let file = s.path("blob.bin");
     std::fs::write(&file, &data).unwrap();
     let url = s.line(&[file.to_str().unwrap()], b"");
@@ -203,7 +176,8 @@ async fn encrypted_content_passes_min_entropy_that_plaintext_fails() {
     let (id, _) = id_and_key(&url);
     let stored = s.http("GET", &format!("/{id}/raw"), &[]).await.body;
     assert_ne!(stored, boring.as_bytes());
-    assert!(entropy(&stored) >= 6.0, "{}", entropy(&stored));
+    let bits = flaskpaste::security::entropy::bits_per_byte(&stored);
+    assert!(bits >= 6.0, "{bits}");
     assert_eq!(s.ok(&["get", &url], b""), boring.as_bytes());
     let out = s.run(&["create", "--no-encrypt"], boring.as_bytes());
     assert_fails(&out, "entropy");
@@ -854,7 +828,7 @@ async fn ask_password_prompts_on_the_terminal_without_echo() {
 async fn a_large_upload_shows_progress_on_a_terminal_only() {
     let s = setup("pow_difficulty = 10");
     let file = s.path("big.bin");
-    std::fs::write(&file, random(2 << 20)).unwrap();
+    std::fs::write(&file, flaskpaste::ids::random_bytes(2 << 20)).unwrap();
     let f = file.to_str().unwrap();
     let server = s.server();
     let fp = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2";
