@@ -13,9 +13,13 @@ use crate::api::AppState;
 use crate::cli::Cli;
 use crate::config::{self, Config};
 use crate::listen::{self, Listeners};
-use crate::serve::{self as server, Limits};
+use crate::metrics::Metrics;
+use crate::serve::{self as server, Endpoint, Limits};
 use crate::store::Store;
 use crate::{logging, notify, privdrop};
+
+/// Scrapers served at once on the metrics listeners.
+const METRICS_CONNECTIONS: usize = 16;
 
 /// Why the daemon could not start (or ran into a fatal error); each maps to a sysexits code.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +107,8 @@ fn print(text: &str) -> Result<(), StartupError> {
         .map_err(|e| StartupError::Other(format!("cannot write to stdout: {e}")))
 }
 
-fn version_text() -> String {
+/// The cargo features of this build, space-separated, or `(none)`.
+fn features() -> String {
     let features: Vec<&str> = [
         ("systemd", cfg!(feature = "systemd")),
         ("syslog", cfg!(feature = "syslog")),
@@ -113,14 +118,18 @@ fn version_text() -> String {
     .iter()
     .filter_map(|(name, on)| on.then_some(*name))
     .collect();
+    if features.is_empty() {
+        "(none)".to_owned()
+    } else {
+        features.join(" ")
+    }
+}
+
+fn version_text() -> String {
     format!(
         "flaskpaste {}\nfeatures: {}\nconfig: {}\ndb: {}\nclient: {}\n",
         env!("CARGO_PKG_VERSION"),
-        if features.is_empty() {
-            "(none)".to_owned()
-        } else {
-            features.join(" ")
-        },
+        features(),
         config::DEFAULT_CONFIG_PATH,
         config::DEFAULT_DB_PATH,
         config::default_client_path().display(),
@@ -133,7 +142,7 @@ async fn lifecycle(
 ) -> Result<(), StartupError> {
     // Before READY: a SIGTERM that arrives right after must drain, not kill.
     let signals = Signals::install()?;
-    let listeners = listen::bind_all(&config.listen, config.socket_mode.0)
+    let listeners = listen::bind_all(&config.listen, &config.metrics_listen, config.socket_mode.0)
         .await
         .map_err(|e| StartupError::CantCreate(e.to_string()))?;
     // Opened right here: this future runs on the thread in `block_on`, not on a worker,
@@ -159,7 +168,12 @@ async fn lifecycle(
         }
         tracing::info!("running as {}", target.describe());
     }
-    let state = match AppState::new(Arc::clone(&config), store.clone()).await {
+    let metrics = if config.metrics_listen.is_empty() {
+        Metrics::disabled()
+    } else {
+        Metrics::new(&features())
+    };
+    let state = match AppState::new(Arc::clone(&config), store.clone(), metrics).await {
         Ok(state) => Arc::new(state),
         Err(e) => {
             close_store(&store).await;
@@ -170,7 +184,11 @@ async fn lifecycle(
             )));
         }
     };
-    let Listeners { bound, created } = listeners;
+    let Listeners {
+        bound,
+        metrics: metrics_bound,
+        created,
+    } = listeners;
     warn_of_open_identity(&config, &bound);
     if config.pki_enabled && !cfg!(feature = "pki") {
         tracing::warn!("pki_enabled is set, but this build has no PKI (feature pki): not served");
@@ -178,6 +196,9 @@ async fn lifecycle(
     let addresses: Vec<String> = bound.iter().map(|b| b.display.clone()).collect();
     for address in &addresses {
         tracing::info!("listening on {address}");
+    }
+    for bound in &metrics_bound {
+        tracing::info!("serving metrics on {}", bound.display);
     }
     let limits = Limits {
         max_connections: config.max_connections,
@@ -194,10 +215,22 @@ async fn lifecycle(
     if let Some(interval) = notify::watchdog_interval() {
         tasks.spawn(ping_watchdog(interval, shutdown.clone()));
     }
+    if !metrics_bound.is_empty() {
+        tasks.spawn(server::serve(
+            metrics_bound,
+            Arc::clone(&state),
+            Endpoint::Metrics,
+            Limits {
+                max_connections: METRICS_CONNECTIONS,
+                shutdown_timeout: limits.shutdown_timeout,
+                idle_timeout: None,
+            },
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(crate::sweep::run(
-        store.clone(),
+        Arc::clone(&state),
         config.cleanup_interval.duration(),
-        config.dedup_window.secs_i64(),
         shutdown.clone(),
     ));
     tasks.spawn(prune_rate_windows(
@@ -209,7 +242,14 @@ async fn lifecycle(
         Arc::clone(&state),
         shutdown.clone(),
     ));
-    server::serve(bound, Arc::clone(&state), limits, shutdown.clone()).await;
+    server::serve(
+        bound,
+        Arc::clone(&state),
+        Endpoint::Api,
+        limits,
+        shutdown.clone(),
+    )
+    .await;
     shutdown.cancel();
     tasks.close();
     tasks.wait().await;
@@ -223,8 +263,8 @@ async fn lifecycle(
     crate::sweep::checkpoint(&store).await;
     close_store(&store).await;
     cleanup_sockets(&Listeners {
-        bound: Vec::new(),
         created,
+        ..Listeners::default()
     });
     tracing::info!("stopped");
     Ok(())

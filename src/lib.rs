@@ -15,9 +15,12 @@
 //!                  logging/text.rs formats text lines' fields and timestamps cheaply
 //! audit.rs         AuditEvent → one JSON object → syslog authpriv (audit/socket.rs, never
 //!                  waits) | the main log | off; callers pass events, not text
+//! metrics.rs       the Prometheus registry and typed metric families (labels from fixed
+//!                  sets only); recording is off without metrics_listen
 //! serve/           accept loop and connections (HTTP/1.1 and h2c, timeouts, drain, idle
 //!                  exit); router.rs: the route table, written once (method + path → handler,
-//!                  ids parsed, 404/405), which GET / lists
+//!                  ids parsed, 404/405), which GET / lists; scrape.rs: GET /metrics on the
+//!                  metrics_listen listeners
 //! sweep.rs         expiry timer: once at start, then every cleanup_interval
 //! api/             handlers, one file per resource (paste, pastes, info, health), and what
 //!                  they share: upload.rs (what may come in), access.rs (who may act),
@@ -48,7 +51,7 @@
 //! layer: daemon
 //! layer: serve sweep
 //! layer: api
-//! layer: http logging audit listen notify privdrop
+//! layer: http logging audit metrics listen notify privdrop
 //! layer: config security store pki
 //! layer: cli clock ids
 //! ```
@@ -63,6 +66,7 @@ pub mod http;
 pub mod ids;
 pub mod listen;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 #[cfg(feature = "pki")]
 pub mod pki;

@@ -38,6 +38,8 @@ impl Bound {
 #[derive(Debug, Default)]
 pub struct Listeners {
     pub bound: Vec<Bound>,
+    /// The listeners of `metrics_listen`, which serve `GET /metrics` only.
+    pub metrics: Vec<Bound>,
     /// Unix socket files this process created.
     pub created: Vec<PathBuf>,
 }
@@ -72,13 +74,24 @@ pub enum Error {
     SdListen(String),
 }
 
-/// Binds every address in order. On failure, sockets created so far are removed again.
+/// Binds the metrics addresses, then the API's, each in order. An inherited socket the
+/// metrics take by name is left out of a bare `sd-listen` of the API. On failure, sockets
+/// created so far are removed again.
 ///
 /// # Errors
 /// The first address that cannot be bound, or an unusable socket-activation environment.
-pub async fn bind_all(addrs: &[ListenerAddress], socket_mode: u32) -> Result<Listeners, Error> {
+pub async fn bind_all(
+    addrs: &[ListenerAddress],
+    metrics: &[ListenerAddress],
+    socket_mode: u32,
+) -> Result<Listeners, Error> {
     let mut out = Listeners::default();
-    let result = bind_into(&mut out, addrs, socket_mode).await;
+    let mut fds_taken = Vec::new();
+    let mut result = bind_into(&mut out, metrics, socket_mode, &mut fds_taken).await;
+    out.metrics = std::mem::take(&mut out.bound);
+    if result.is_ok() {
+        result = bind_into(&mut out, addrs, socket_mode, &mut fds_taken).await;
+    }
     if result.is_err() {
         out.unlink_created();
     }
@@ -89,12 +102,12 @@ async fn bind_into(
     out: &mut Listeners,
     addrs: &[ListenerAddress],
     socket_mode: u32,
+    fds_taken: &mut Vec<i32>,
 ) -> Result<(), Error> {
     let mut sys = SystemOptions::default();
     sys.nodelay = true;
     sys.sleep_on_errors = true; // EMFILE and friends: back off instead of spinning
     let usr = UserOptions::default();
-    let mut fds_taken = Vec::new();
     for addr in expand(addrs)? {
         if let ListenerAddress::FromFd(fd) = addr {
             // Adopting one descriptor twice would close it twice.
@@ -244,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn tcp_port_zero_reports_the_real_port() {
-        let ls = bind_all(&["127.0.0.1:0".parse().unwrap()], 0o660)
+        let ls = bind_all(&["127.0.0.1:0".parse().unwrap()], &[], 0o660)
             .await
             .unwrap();
         assert!(
@@ -259,7 +272,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fp.sock");
         let addr = ListenerAddress::Path(path.clone());
-        let ls = bind_all(&[addr], 0o600).await.unwrap();
+        let ls = bind_all(&[addr], &[], 0o600).await.unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(ls.created, vec![path.clone()]);
@@ -273,8 +286,10 @@ mod tests {
         let path = dir.path().join("fp.sock");
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
         let addr = ListenerAddress::Path(path.clone());
-        let live = bind_all(std::slice::from_ref(&addr), 0o660).await.unwrap();
-        let err = bind_all(&[addr], 0o660).await.unwrap_err();
+        let live = bind_all(std::slice::from_ref(&addr), &[], 0o660)
+            .await
+            .unwrap();
+        let err = bind_all(&[addr], &[], 0o660).await.unwrap_err();
         assert!(err.to_string().contains("fp.sock"), "{err}");
         drop(live);
     }
@@ -288,7 +303,7 @@ mod tests {
             ListenerAddress::Path(path.clone()),
             ListenerAddress::Tcp(taken.local_addr().unwrap()),
         ];
-        assert!(bind_all(&addrs, 0o660).await.is_err());
+        assert!(bind_all(&addrs, &[], 0o660).await.is_err());
         assert!(!path.exists());
     }
 

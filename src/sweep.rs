@@ -17,7 +17,7 @@ use crate::store::Store;
 const REDIRECT_BATCH: Duration = Duration::from_secs(1);
 
 /// Runs the sweep until `shutdown` is cancelled.
-pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: CancellationToken) {
+pub async fn run(state: Arc<AppState>, interval: Duration, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -25,7 +25,7 @@ pub async fn run(store: Store, interval: Duration, dedup_window: i64, shutdown: 
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let pass = store.sweep(crate::clock::now(), dedup_window).await;
+        let pass = crate::api::admin::sweep(&state).await;
         report_checkpoint(pass.checkpoint);
         match pass.purged.map(|s| s.pastes + s.short_urls) {
             Ok(0) => tracing::debug!("expiry sweep: nothing expired"),

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::http::request::{Ctx, header_str};
 use crate::ids::{Fingerprint, PasteId, hex};
+use crate::metrics;
 use crate::security::password;
 use crate::store::paste::{self, Paste};
 use crate::store::pki::{Standing, standing};
@@ -32,6 +33,16 @@ pub enum Trust {
     Untrusted,
     /// A certificate registered through the PKI.
     Trusted,
+}
+
+impl From<Trust> for metrics::Trust {
+    fn from(trust: Trust) -> metrics::Trust {
+        match trust {
+            Trust::Anonymous => metrics::Trust::Anonymous,
+            Trust::Untrusted => metrics::Trust::Untrusted,
+            Trust::Trusted => metrics::Trust::Trusted,
+        }
+    }
 }
 
 /// The client a request acts for.
@@ -246,9 +257,9 @@ pub async fn load_owned(
     Ok((p, authority))
 }
 
-/// Records an `admin_delete` audit event when `authority` is the admin's (an owner
-/// deleting their own is no event).
-pub fn audit_delete(
+/// Records a deletion: in the metrics, and as an `admin_delete` audit event when
+/// `authority` is the admin's (an owner deleting their own is no event).
+pub fn record_delete(
     state: &AppState,
     ctx: &Ctx,
     caller: &Caller,
@@ -257,6 +268,15 @@ pub fn audit_delete(
     id: &str,
     owner: Option<&str>,
 ) {
+    let kind = match what {
+        crate::audit::Deleted::Paste => metrics::Kind::Paste,
+        crate::audit::Deleted::ShortUrl => metrics::Kind::ShortUrl,
+    };
+    let reason = match authority {
+        Authority::Owner => metrics::Reason::Owner,
+        Authority::Admin => metrics::Reason::Admin,
+    };
+    state.metrics.deleted(kind, reason, 1);
     if authority == Authority::Admin {
         let event = AuditEvent::AdminDelete { what, id, owner };
         state

@@ -10,7 +10,9 @@ use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::request::Request;
 use crate::http::response::{Body, json};
+use crate::metrics::{Kind, Reason};
 use crate::store::stats;
+use crate::store::sweep::Pass;
 
 /// `GET /admin/stats`: live (unexpired) pastes with their content bytes, live short URLs,
 /// the sizes of the database file and its WAL (from the file system; no WAL is 0), and the
@@ -47,8 +49,7 @@ pub async fn stats(state: &AppState, req: &mut Request<'_>) -> Result<Response<B
 /// failed.
 pub async fn cleanup(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     require_admin(state, req).await?;
-    let window = state.config.dedup_window.secs_i64();
-    let pass = state.store.sweep(clock::now(), window).await;
+    let pass = sweep(state).await;
     let truncated = pass.checkpoint.unwrap_or_else(|e| {
         tracing::error!("[rid={}] checkpoint failed: {e}", req.ctx.rid());
         false
@@ -70,6 +71,29 @@ pub async fn cleanup(state: &AppState, req: &mut Request<'_>) -> Result<Response
             "wal_truncated": truncated,
         }),
     ))
+}
+
+/// One expiry sweep pass, the timer's and `POST /admin/cleanup`'s: counts what expired in
+/// the metrics and, when they are served, refreshes what the store holds.
+pub async fn sweep(state: &AppState) -> Pass {
+    let now = clock::now();
+    let pass = state
+        .store
+        .sweep(now, state.config.dedup_window.secs_i64())
+        .await;
+    let metrics = &state.metrics;
+    if let Ok(swept) = &pass.purged {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        metrics.deleted(Kind::Paste, Reason::Expired, count(swept.pastes));
+        metrics.deleted(Kind::ShortUrl, Reason::Expired, count(swept.short_urls));
+    }
+    if metrics.enabled() {
+        match state.store.read(move |c| stats::counts(c, now)).await {
+            Ok(c) => metrics.stored(c.pastes, c.paste_bytes, c.short_urls),
+            Err(e) => tracing::warn!("counting the store for the metrics: {e}"),
+        }
+    }
+    pass
 }
 
 /// Lets only the admin through: 401 for a caller without a certificate that counts, 403

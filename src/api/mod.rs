@@ -48,6 +48,8 @@ pub struct AppState {
     pub redirects: short::Redirects,
     /// Where audit events go.
     pub audit: crate::audit::Audit,
+    /// The metrics `metrics_listen` serves (recording nothing without it).
+    pub metrics: crate::metrics::Metrics,
     /// What the PKI's records say of the fingerprints seen lately.
     pub standings: access::Standings,
     /// The CA, once opened.
@@ -62,7 +64,11 @@ impl AppState {
     ///
     /// # Errors
     /// The stored key could not be read or made.
-    pub async fn new(config: Arc<Config>, store: Store) -> Result<AppState, crate::store::Error> {
+    pub async fn new(
+        config: Arc<Config>,
+        store: Store,
+        metrics: crate::metrics::Metrics,
+    ) -> Result<AppState, crate::store::Error> {
         use crate::store::pow::{SECRET_LEN, store_secret, stored_secret};
         let secret = match &config.pow_secret {
             Some(secret) => secret.expose().to_vec(),
@@ -85,6 +91,7 @@ impl AppState {
             pow: challenge::Pow::new(&config, secret),
             redirects: short::Redirects::default(),
             audit: crate::audit::Audit::new(&config),
+            metrics,
             standings: access::Standings::default(),
             #[cfg(feature = "pki")]
             ca: pki::CaSlot::default(),

@@ -20,6 +20,7 @@ use crate::http::limit::{Verdict, apply_headers};
 use crate::http::request::Request;
 use crate::http::response::{Body, json};
 use crate::ids::PasteId;
+use crate::metrics::{Kind, Reason};
 use crate::security::password;
 use crate::store::cache::Cached;
 use crate::store::insert_fresh;
@@ -67,7 +68,9 @@ pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<
         display_name: opts.display_name,
     };
     let token = owner_token.as_ref().map(|(token, _)| token.as_str());
-    insert(state, new, spend, token, verdict.as_ref()).await
+    let created = insert(state, new, spend, token, verdict.as_ref()).await?;
+    state.metrics.created(Kind::Paste, caller.trust().into());
+    Ok(created)
 }
 
 /// Inserts a new paste under a fresh id, spending the proof-of-work nonce in the same
@@ -227,6 +230,7 @@ async fn burn(
         .write(move |c| paste::burn(c, id.as_str(), now))
         .await?;
     let (p, content) = burned.ok_or(ApiError::PasteNotFound)?;
+    state.metrics.deleted(Kind::Paste, Reason::Burned, 1);
     let mut resp = raw::full(&p, download, StatusCode::OK, Bytes::from(content));
     resp.headers_mut()
         .insert("x-burn-after-read", HeaderValue::from_static("true"));
@@ -253,7 +257,7 @@ pub async fn delete(
         return Err(ApiError::PasteNotFound);
     }
     let owner = p.owner.as_deref();
-    access::audit_delete(
+    access::record_delete(
         state,
         req.ctx,
         &caller,

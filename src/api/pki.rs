@@ -278,6 +278,7 @@ pub async fn record(
         .await?
         .map_err(|r| super::upload::refused(r, &state.config))?;
     state.standings.forget();
+    state.metrics.certificate_issued();
     if let Some(fp) = Fingerprint::parse(&issued.fingerprint) {
         let event = AuditEvent::CertIssued {
             kind: match kind {
@@ -500,6 +501,7 @@ pub async fn revoke(
         Err(NotRevoked::Already) => return Err(ApiError::CertAlreadyRevoked),
     }
     state.standings.forget();
+    state.metrics.certificate_revoked();
     if let Some(fp) = Fingerprint::parse(&cert.fingerprint) {
         let event = AuditEvent::CertRevoked {
             serial: &serial,

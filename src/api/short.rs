@@ -18,6 +18,7 @@ use crate::http::limit::Verdict;
 use crate::http::request::{BodyError, Request, content_length, header_str, read_body};
 use crate::http::response::{Body, empty, json};
 use crate::ids::{ShortId, hex};
+use crate::metrics::Kind;
 use crate::security::{mime, target};
 use crate::store::pow::{Spend, paying};
 use crate::store::short::{self, Hit, Hits, NewShort, Short};
@@ -218,7 +219,9 @@ pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<
         expires_at: now.saturating_add(lifetime),
     };
     let token = owner_token.as_ref().map(|(token, _)| token.as_str());
-    insert(state, new, spend, token, verdict.as_ref()).await
+    let created = insert(state, new, spend, token, verdict.as_ref()).await?;
+    state.metrics.created(Kind::ShortUrl, caller.trust().into());
+    Ok(created)
 }
 
 /// The target URL of a creation body: the `url` string of JSON, or the raw text without
@@ -402,7 +405,7 @@ pub async fn delete(
         return Err(ApiError::ShortNotFound);
     }
     let owner = s.owner.as_deref();
-    access::audit_delete(
+    access::record_delete(
         state,
         req.ctx,
         &caller,

@@ -95,6 +95,7 @@ const KEYS: &[&str] = &[
     "password_fail_window",
     "trusted_proxies",
     "rate_ipv6_prefix",
+    "metrics_listen",
     "pow_difficulty",
     "pow_ttl",
     "pow_secret",
@@ -256,6 +257,9 @@ pub struct Config {
     pub trusted_proxies: Vec<TrustedProxy>,
     /// IPv6 clients are counted per network of this prefix length (1 to 128).
     pub rate_ipv6_prefix: u8,
+    /// Addresses that serve `GET /metrics` (Prometheus text) and nothing else; empty: off.
+    #[serde(deserialize_with = "types::de_listen")]
+    pub metrics_listen: Vec<ListenerAddress>,
     /// Leading zero bits a proof-of-work solution needs (0: no proof-of-work).
     pub pow_difficulty: u8,
     /// Seconds a challenge stays valid.
@@ -333,6 +337,7 @@ impl Default for Config {
             password_fail_window: Seconds::saturating(60),
             trusted_proxies: Vec::new(),
             rate_ipv6_prefix: 64,
+            metrics_listen: Vec::new(),
             pow_difficulty: 20,
             pow_ttl: Seconds::saturating(300),
             pow_secret: None,

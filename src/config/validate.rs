@@ -3,6 +3,8 @@
 //! environment; only `url_prefix` is normalised in place, and an empty `pow_secret` means
 //! none (the seeds' "auto-generated if empty").
 
+use tokio_listener::ListenerAddress;
+
 use super::{Config, Error};
 
 /// Checks `config`, normalising `url_prefix` (no trailing `/`).
@@ -83,6 +85,19 @@ fn check_serving(config: &Config) -> Result<(), Error> {
         return Err(Error::Invalid {
             key: "listen",
             reason: "at least one address is required".into(),
+        });
+    }
+    for addr in &config.metrics_listen {
+        let reason = match addr {
+            ListenerAddress::FromFd(_) => {
+                "sd-listen takes every inherited socket; name the metrics one: sd-listen:NAME"
+            }
+            ListenerAddress::Inetd => "inetd serves one connection on stdin; give an address",
+            _ => continue,
+        };
+        return Err(Error::Invalid {
+            key: "metrics_listen",
+            reason: reason.into(),
         });
     }
     if config.max_connections == 0 {

@@ -7,6 +7,7 @@
 mod io;
 mod peers;
 pub mod router;
+mod scrape;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -37,6 +38,15 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const MAX_HEADERS: usize = 100;
 /// HTTP/2 pings an idle connection this often and drops it when a ping goes unanswered.
 const H2_KEEPALIVE: Duration = Duration::from_secs(20);
+
+/// What a set of listeners serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The API ([`router`]).
+    Api,
+    /// `GET /metrics` alone (`metrics_listen`).
+    Metrics,
+}
 
 /// Limits for [`serve`].
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +90,7 @@ impl Activity {
 pub async fn serve(
     listeners: Vec<Bound>,
     state: Arc<AppState>,
+    endpoint: Endpoint,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
@@ -112,7 +123,7 @@ pub async fn serve(
         tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = conn_rx.recv() => match accepted {
-                Some(a) => spawn_connection(&builder, &graceful, &state, &activity, a),
+                Some(a) => spawn_connection(&builder, &graceful, &state, endpoint, &activity, a),
                 None => break,
             },
         }
@@ -217,6 +228,7 @@ fn spawn_connection(
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
     state: &Arc<AppState>,
+    endpoint: Endpoint,
     activity: &Arc<Activity>,
     accepted: Accepted,
 ) {
@@ -234,7 +246,12 @@ fn spawn_connection(
     let service = service_fn(move |req| {
         let state = Arc::clone(&state);
         let remote = remote.clone();
-        async move { Ok::<_, Infallible>(router::handle(&state, remote, req).await) }
+        async move {
+            Ok::<_, Infallible>(match endpoint {
+                Endpoint::Api => router::handle(&state, remote, req).await,
+                Endpoint::Metrics => scrape::handle(&state, &req),
+            })
+        }
     });
     let conn = builder
         .serve_connection(TokioIo::new(io::WriteTimeout::new(conn, timeout)), service)

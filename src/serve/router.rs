@@ -3,6 +3,7 @@
 //! are decided here. [`handle`] is the whole life of a request: context, dispatch, errors,
 //! headers, HEAD, log.
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use http::{HeaderValue, Method, Response};
@@ -15,6 +16,7 @@ use crate::http::peer::Remote;
 use crate::http::request::{Ctx, Request};
 use crate::http::response::{Body, body_len, strip_body};
 use crate::ids::{PasteId, ShortId};
+use crate::metrics::{self, Metrics};
 
 /// The methods routes are written with; a GET route also answers HEAD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,12 +258,10 @@ const ROUTES: &[Route] = {
 /// Most segments any route has.
 const MAX_SEGMENTS: usize = 3;
 
-/// The endpoints `GET /` lists: (method, path below the prefix, description).
-#[must_use]
-pub fn endpoints() -> Vec<(&'static str, String, &'static str)> {
+/// The path template of each route (`/<id>/raw`), by its index in [`ROUTES`].
+static TEMPLATES: LazyLock<Vec<String>> = LazyLock::new(|| {
     ROUTES
         .iter()
-        .filter(|r| !r.absent())
         .map(|r| {
             let mut path = String::new();
             for seg in r.path {
@@ -275,8 +275,24 @@ pub fn endpoints() -> Vec<(&'static str, String, &'static str)> {
             if path.is_empty() {
                 path.push('/');
             }
-            (r.verb.name(), path, r.about)
+            path
         })
+        .collect()
+});
+
+/// The template of the route at `index`: the metrics' route label.
+fn template(index: usize) -> &'static str {
+    &TEMPLATES[index]
+}
+
+/// The endpoints `GET /` lists: (method, path below the prefix, description).
+#[must_use]
+pub fn endpoints() -> Vec<(&'static str, String, &'static str)> {
+    ROUTES
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.absent())
+        .map(|(i, r)| (r.verb.name(), template(i).to_owned(), r.about))
         .collect()
 }
 
@@ -287,6 +303,7 @@ pub async fn handle(
     req: http::Request<Incoming>,
 ) -> Response<Body> {
     let started = Instant::now();
+    let _in_flight = state.metrics.in_flight();
     let ctx = Ctx::new(req.headers(), remote, &state.config);
     let (head, body) = req.into_parts();
     // Handlers take the head; the log line keeps these (the URI by a shared-bytes clone).
@@ -294,14 +311,26 @@ pub async fn handle(
     let uri = head.uri.clone();
     let mut req = Request::new(&ctx, head, body);
 
-    let result = route_and_dispatch(state, uri.path(), &mut req).await;
-    let mut resp = result.unwrap_or_else(|err| err.into_response(ctx.rid()));
+    let mut matched = None;
+    let result = route_and_dispatch(state, uri.path(), &mut req, &mut matched).await;
+    let mut resp = result.unwrap_or_else(|err| {
+        count_refusal(&state.metrics, &err);
+        err.into_response(ctx.rid())
+    });
     if method == Method::HEAD {
         resp = strip_body(resp);
     }
     headers::apply(&mut resp, &ctx.request_id);
 
     let bytes = body_len(&resp).unwrap_or(0);
+    let took = started.elapsed();
+    let status = resp.status().as_u16();
+    state.metrics.request(
+        metrics::Method::of(&method),
+        matched.map_or(metrics::UNMATCHED_ROUTE, template),
+        status,
+        took,
+    );
     tracing::info!(
         rid = ctx.rid(),
         peer = %ctx.remote.text,
@@ -309,25 +338,38 @@ pub async fn handle(
         client = ctx.identity.as_ref().map_or("-", |f| f.as_str()),
         method = %method,
         path = %uri.path(),
-        status = resp.status().as_u16(),
+        status,
         bytes,
-        duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        duration_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
         "request"
     );
     resp
 }
 
-/// Finds the route of `path` (the request's) and runs its handler with the parsed path id.
+/// Counts the refusals the metrics name by their error.
+fn count_refusal(metrics: &Metrics, err: &ApiError) {
+    match err {
+        ApiError::PowRequired => metrics.pow_failure(metrics::PowFailure::Missing),
+        ApiError::PowFailed(why) => metrics.pow_failure((*why).into()),
+        ApiError::RateLimited(..) => metrics.rate_limited(),
+        ApiError::Duplicate { .. } => metrics.duplicate(),
+        _ => {}
+    }
+}
+
+/// Finds the route of `path` (the request's) and runs its handler with the parsed path id;
+/// `matched` is set to the index of the path's pattern, once one fits.
 async fn route_and_dispatch(
     state: &AppState,
     path: &str,
     req: &mut Request<'_>,
+    matched: &mut Option<usize>,
 ) -> Result<Response<Body>, ApiError> {
     let path = strip_prefix(path, &state.config.url_prefix).ok_or(ApiError::NotFound)?;
     let mut segments = [""; MAX_SEGMENTS];
     let count = split(path, &mut segments).ok_or(ApiError::NotFound)?;
     let segments = &segments[..count];
-    let (route, id) = find(&req.head.method, segments)?;
+    let (route, id) = find(&req.head.method, segments, matched)?;
     dispatch(state, route.handler, req, id).await
 }
 
@@ -346,8 +388,14 @@ fn split<'a>(path: &'a str, out: &mut [&'a str; MAX_SEGMENTS]) -> Option<usize> 
 }
 
 /// The route for `method` on `segments`, and the text of its id segment, if any: 404 when
-/// no pattern fits, 405 with the pattern's methods when none of them is `method`.
-fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'s str), ApiError> {
+/// no pattern fits, 405 with the pattern's methods when none of them is `method`. `matched`
+/// is set to the index of the first route of the pattern that fits (when this build serves
+/// it), so that a 405 is labelled with its pattern too.
+fn find<'s>(
+    method: &Method,
+    segments: &[&'s str],
+    matched: &mut Option<usize>,
+) -> Result<(&'static Route, &'s str), ApiError> {
     let fits = |r: &Route| {
         r.path.len() == segments.len()
             && r.path.iter().zip(segments).all(|(seg, text)| match seg {
@@ -365,6 +413,7 @@ fn find<'s>(method: &Method, segments: &[&'s str]) -> Result<(&'static Route, &'
     if same.clone().next().is_none() {
         return Err(ApiError::NotFound);
     }
+    *matched = Some(first);
     let Some(route) = same.clone().find(|r| r.verb.allows(method)) else {
         return Err(ApiError::MethodNotAllowed(allow(same.by_ref())));
     };
@@ -478,7 +527,7 @@ mod tests {
     fn routed(method: Method, path: &str) -> Result<(&'static str, String), String> {
         let mut segments = [""; MAX_SEGMENTS];
         let count = split(path, &mut segments).ok_or("404")?;
-        match find(&method, &segments[..count]) {
+        match find(&method, &segments[..count], &mut None) {
             Ok((route, id)) => Ok((route.about, id.to_owned())),
             Err(ApiError::NotFound) => Err("404".into()),
             Err(ApiError::MethodNotAllowed(allow)) => {
