@@ -92,11 +92,9 @@ fn systemd_units_verify() {
     }
     let dir = tempfile::tempdir().unwrap();
     let units = Path::new(REPO).join("systemd");
-    std::fs::copy(
-        units.join("flaskpaste.socket"),
-        dir.path().join("flaskpaste.socket"),
-    )
-    .unwrap();
+    for socket in ["flaskpaste.socket", "flaskpaste-metrics.socket"] {
+        std::fs::copy(units.join(socket), dir.path().join(socket)).unwrap();
+    }
     // The packaged path does not exist here; verify checks that ExecStart is executable.
     let service = std::fs::read_to_string(units.join("flaskpaste.service"))
         .unwrap()
@@ -105,6 +103,7 @@ fn systemd_units_verify() {
     let out = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .arg(dir.path().join("flaskpaste.socket"))
+        .arg(dir.path().join("flaskpaste-metrics.socket"))
         .arg(dir.path().join("flaskpaste.service"))
         .output()
         .unwrap();
@@ -124,6 +123,51 @@ fn service_unit_runs_the_daemon_socket_activated_and_notifying() {
     assert!(socket.contains("\nFileDescriptorName=api\n"), "{socket}");
     assert!(service.contains("--config /etc/flaskpaste/flaskpaste.toml"));
     assert!(service.contains("RestartPreventExitStatus=64 73 77 78"));
+}
+
+#[test]
+fn metrics_socket_is_the_services_named_loopback_socket() {
+    let socket =
+        std::fs::read_to_string(Path::new(REPO).join("systemd/flaskpaste-metrics.socket")).unwrap();
+    let values = |key: &str| -> Vec<String> {
+        socket
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(values("FileDescriptorName"), ["metrics"]);
+    assert_eq!(values("Service"), ["flaskpaste.service"]);
+    let listen = values("ListenStream");
+    assert_eq!(listen.len(), 1, "{socket}");
+    let addr: std::net::SocketAddr = listen[0].parse().unwrap();
+    assert!(addr.ip().is_loopback(), "{addr}");
+    // The configuration it goes with, as the socket's comment and the example config say.
+    let example = std::fs::read_to_string(Path::new(REPO).join("flaskpaste.toml.example")).unwrap();
+    assert!(socket.contains("metrics_listen = [\"sd-listen:metrics\"]"));
+    assert!(example.contains("#metrics_listen = [\"sd-listen:metrics\"]"));
+}
+
+#[test]
+fn service_unit_loads_each_secret_as_the_credential_the_daemon_reads() {
+    let service =
+        std::fs::read_to_string(Path::new(REPO).join("systemd/flaskpaste.service")).unwrap();
+    let mut ids: Vec<(&str, &str)> = service
+        .lines()
+        .filter_map(|l| l.strip_prefix("LoadCredential="))
+        .map(|v| v.split_once(':').expect("LoadCredential=ID:NAME"))
+        .collect();
+    ids.sort_unstable();
+    // Names, not paths: systemd then looks in /etc/credstore/ and friends and skips a
+    // missing one instead of failing the start.
+    assert_eq!(
+        ids,
+        [
+            ("pki_ca_password", "flaskpaste.pki_ca_password"),
+            ("pow_secret", "flaskpaste.pow_secret"),
+            ("proxy_secret", "flaskpaste.proxy_secret"),
+        ]
+    );
 }
 
 #[test]
