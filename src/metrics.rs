@@ -24,8 +24,50 @@ use crate::security::pow::Rejection;
 /// The `Content-Type` of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// The route label of a request whose path no route has.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// A request's route: its template (the label) and the route table's index for it, which
+/// alone is hashed and compared, so recording a request hashes a few integers.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    index: u16,
+    template: &'static str,
+}
+
+impl Route {
+    /// The route of a request whose path no route has.
+    pub const UNMATCHED: Route = Route {
+        index: u16::MAX,
+        template: "unmatched",
+    };
+
+    /// The route at `index` of the route table, whose template is `template`.
+    #[must_use]
+    pub fn new(index: usize, template: &'static str) -> Route {
+        Route {
+            index: u16::try_from(index).unwrap_or(u16::MAX - 1),
+            template,
+        }
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Route) -> bool {
+        self.index == other.index
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.index.hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.template)
+    }
+}
 
 /// Label enums: each value is written as its fixed text.
 macro_rules! label_values {
@@ -119,7 +161,7 @@ impl From<Rejection> for PowFailure {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
     method: Method,
-    route: &'static str,
+    route: Route,
     status: u16,
 }
 
@@ -333,15 +375,16 @@ impl Metrics {
 
     /// Counts a request as in flight until the guard is dropped.
     #[must_use]
-    pub fn in_flight(&self) -> InFlight {
-        if let Some(m) = &self.0 {
-            m.in_flight.inc();
+    pub fn in_flight(&self) -> InFlight<'_> {
+        let gauge = self.0.as_ref().map(|m| &m.in_flight);
+        if let Some(g) = gauge {
+            g.inc();
         }
-        InFlight(self.0.as_ref().map(|m| m.in_flight.clone()))
+        InFlight(gauge)
     }
 
-    /// Records a finished request; `route` is its route template or [`UNMATCHED_ROUTE`].
-    pub fn request(&self, method: Method, route: &'static str, status: u16, took: Duration) {
+    /// Records a finished request.
+    pub fn request(&self, method: Method, route: Route, status: u16, took: Duration) {
         if let Some(m) = &self.0 {
             let labels = RequestLabels {
                 method,
@@ -431,9 +474,9 @@ impl Metrics {
 
 /// Holds a request's place in `flaskpaste_http_requests_in_flight`.
 #[derive(Debug)]
-pub struct InFlight(Option<Gauge>);
+pub struct InFlight<'a>(Option<&'a Gauge>);
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if let Some(g) = &self.0 {
             g.dec();
@@ -512,7 +555,7 @@ mod tests {
     #[test]
     fn disabled_metrics_render_nothing() {
         let m = Metrics::disabled();
-        m.request(Method::Get, "/", 200, Duration::from_millis(1));
+        m.request(Method::Get, Route::UNMATCHED, 200, Duration::from_millis(1));
         m.created(Kind::Paste, Trust::Anonymous);
         let _guard = m.in_flight();
         assert!(m.render().is_empty());
@@ -528,7 +571,12 @@ mod tests {
                     .contains("flaskpaste_http_requests_in_flight 1\n")
             );
         }
-        m.request(Method::Other, "/<id>/raw", 404, Duration::from_micros(150));
+        m.request(
+            Method::Other,
+            Route::new(3, "/<id>/raw"),
+            404,
+            Duration::from_micros(150),
+        );
         m.created(Kind::ShortUrl, Trust::Trusted);
         m.deleted(Kind::Paste, Reason::Burned, 2);
         m.pow_failure(Rejection::Spent.into());

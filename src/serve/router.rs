@@ -280,9 +280,14 @@ static TEMPLATES: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The template of the route at `index`: the metrics' route label.
+/// The template of the route at `index`.
 fn template(index: usize) -> &'static str {
     &TEMPLATES[index]
+}
+
+/// The metrics' route label of the route at `index`.
+fn route_label(index: usize) -> metrics::Route {
+    metrics::Route::new(index, template(index))
 }
 
 /// The endpoints `GET /` lists: (method, path below the prefix, description).
@@ -327,7 +332,7 @@ pub async fn handle(
     let status = resp.status().as_u16();
     state.metrics.request(
         metrics::Method::of(&method),
-        matched.map_or(metrics::UNMATCHED_ROUTE, template),
+        matched.map_or(metrics::Route::UNMATCHED, route_label),
         status,
         took,
     );
