@@ -19,6 +19,7 @@ step "the .deb's contents"
 contents=$(dpkg-deb --contents "$deb")
 for f in usr/bin/flaskpaste usr/bin/fpaste etc/flaskpaste/flaskpaste.toml \
     usr/lib/systemd/system/flaskpaste.service usr/lib/systemd/system/flaskpaste.socket \
+    usr/lib/systemd/system/flaskpaste-metrics.socket usr/share/doc/flaskpaste/examples/nginx.conf \
     usr/lib/sysusers.d/flaskpaste.conf usr/lib/tmpfiles.d/flaskpaste.conf \
     usr/share/man/man8/flaskpaste.8.gz usr/share/man/man5/flaskpaste.toml.5.gz \
     usr/share/man/man1/fpaste.1.gz usr/share/bash-completion/completions/fpaste \
@@ -83,6 +84,7 @@ step "the .rpm"
 files=$(rpm -qlp "$rpm")
 for f in /usr/bin/flaskpaste /usr/bin/fpaste /etc/flaskpaste/flaskpaste.toml \
     /usr/lib/systemd/system/flaskpaste.service /usr/lib/systemd/system/flaskpaste.socket \
+    /usr/lib/systemd/system/flaskpaste-metrics.socket \
     /usr/share/man/man1/fpaste.1 /usr/share/bash-completion/completions/fpaste; do
     grep -qx "$f" <<<"$files" || fail "$f is not in $rpm"
 done

@@ -226,3 +226,66 @@ fn man_pages_have_no_formatting_warnings() {
         );
     }
 }
+
+#[test]
+fn containerfile_builds_like_the_packages_and_runs_unprivileged_on_a_volume() {
+    let file = std::fs::read_to_string(Path::new(REPO).join("Containerfile")).unwrap();
+    let instructions: Vec<&str> = file
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty() && !l.starts_with(' '))
+        .collect();
+    let stages: Vec<&&str> = instructions
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert_eq!(
+        stages.len(),
+        2,
+        "a build stage and a runtime stage: {stages:?}"
+    );
+    assert!(stages[0].ends_with(" AS build"), "{}", stages[0]);
+    assert!(instructions.contains(&"RUN packaging/build-release.sh"));
+    // The packages build the same way.
+    let packages =
+        std::fs::read_to_string(Path::new(REPO).join("packaging/build-packages.sh")).unwrap();
+    assert!(
+        packages.contains("\npackaging/build-release.sh\n"),
+        "{packages}"
+    );
+    let release =
+        std::fs::read_to_string(Path::new(REPO).join("packaging/build-release.sh")).unwrap();
+    let db = release
+        .lines()
+        .find_map(|l| l.strip_prefix("export FLASKPASTE_DEFAULT_DB="))
+        .unwrap();
+    let db_dir = Path::new(db).parent().unwrap().to_str().unwrap();
+    let value = |key: &str| -> String {
+        instructions
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("no {key} in the Containerfile"))
+            .to_owned()
+    };
+    // Not root, the database directory is the volume, and the daemon listens on the
+    // exposed port on every address.
+    let user = value("USER");
+    assert!(user != "root" && user != "0", "{user}");
+    assert!(file.contains("useradd --system") && file.contains(&user));
+    assert_eq!(value("VOLUME"), db_dir);
+    assert!(file.contains(&format!("install -d -o {user} -g {user} -m 0750 {db_dir}")));
+    let port = value("EXPOSE");
+    assert!(
+        file.contains(&format!("FLASKPASTE_LISTEN=0.0.0.0:{port}")),
+        "{file}"
+    );
+    assert_eq!(value("ENTRYPOINT"), "[\"/usr/bin/flaskpaste\"]");
+    let user_at = instructions
+        .iter()
+        .position(|l| l.starts_with("USER "))
+        .unwrap();
+    let entry_at = instructions
+        .iter()
+        .position(|l| l.starts_with("ENTRYPOINT "))
+        .unwrap();
+    assert!(user_at < entry_at);
+}
