@@ -205,7 +205,8 @@ def main():
 
         # Reads and their bare references, interleaved over several rounds (medians are
         # reported): on a noisy machine one pair of runs can land in different moods.
-        rounds = {"bare_1k": [], "read_1k": [], "redirect": [], "bare_1m": [], "read_1m": [], "read_1m_64": []}
+        rounds = {"bare_1k": [], "read_1k": [], "read_1k_metrics": [], "redirect": [], "bare_1m": [],
+                  "read_1m": [], "read_1m_64": []}
         for _ in range(args.rounds):
             b = bare(1024).wait()
             rounds["bare_1k"].append(measure(b, f"http://127.0.0.1:{b.port}/", args))
@@ -215,6 +216,11 @@ def main():
             rounds["read_1k"].append(measure(s, f"http://127.0.0.1:{s.port}/{pid}/raw", args))
             sid = post(s.port, b"https://example.com/some/long/path?query=value", path="/s")
             rounds["redirect"].append(measure(s, f"http://127.0.0.1:{s.port}/s/{sid}", args))
+            s.stop()
+            # The same read with metrics recorded (metrics_listen set): the cost of recording.
+            s = daemon(tmp, {"FLASKPASTE_METRICS_LISTEN": f"127.0.0.1:{free_port()}"}).wait()
+            pid = post(s.port, b"r" * 1024)
+            rounds["read_1k_metrics"].append(measure(s, f"http://127.0.0.1:{s.port}/{pid}/raw", args))
             s.stop()
             b = bare(1 << 20).wait()
             rounds["bare_1m"].append(measure(b, f"http://127.0.0.1:{b.port}/", args))
@@ -267,6 +273,8 @@ def report(r):
         ("read-1k CPU µs/request", r["read_1k"]["cpu_us"], b1["cpu_us"], "≤ 1.5×", r["read_1k"]["cpu_us"] <= 1.5 * b1["cpu_us"]),
         ("read-1k p99 ms", r["read_1k"]["p99_ms"], b1["p99_ms"], "≤ 2×", r["read_1k"]["p99_ms"] <= 2 * b1["p99_ms"]),
         ("read-1k requests/s", r["read_1k"]["rps"], b1["rps"], "", None),
+        ("read-1k CPU µs/request, metrics on (vs off)", r["read_1k_metrics"]["cpu_us"], r["read_1k"]["cpu_us"], "≤ 1.03×",
+         r["read_1k_metrics"]["cpu_us"] <= 1.03 * r["read_1k"]["cpu_us"]),
         ("redirect CPU µs/request (vs read-1k)", r["redirect"]["cpu_us"], r["read_1k"]["cpu_us"], "≤ 1×", r["redirect"]["cpu_us"] <= r["read_1k"]["cpu_us"]),
         ("create-1k creates/s (durable)", r["create_1k"]["rps"], r["sqlite_batch64"], "≥ 0.4× of 64/commit", r["create_1k"]["rps"] >= 0.4 * r["sqlite_batch64"]),
         ("create-1k vs 1 row/commit", r["create_1k"]["rps"], r["sqlite_single"], "", None),
@@ -314,6 +322,7 @@ def all_figures(r):
         ("bare hyper, 1 KiB body", r["bare_1k"], {}, "reference"),
         ("bare hyper, 1 MiB body", r["bare_1m"], {}, "reference"),
         ("read-1k", r["read_1k"], r["bare_1k"], "bare hyper, 1 KiB"),
+        ("read-1k, metrics on", r["read_1k_metrics"], r["read_1k"], "read-1k (metrics off)"),
         ("redirect", r["redirect"], r["read_1k"], "read-1k"),
         ("read-1m", r["read_1m"], r["bare_1m"], "bare hyper, 1 MiB"),
         ("read-1m, 64 connections", r["read_1m_64"], r["bare_1m"], "bare hyper, 1 MiB (32 connections)"),
