@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use common::{Builder, Daemon, Resp, request_tcp, tcp_address};
+use common::{Builder, Daemon, Resp, fpaste, request_tcp, tcp_address};
 
 const FPASTE: &str = env!("CARGO_BIN_EXE_fpaste");
 
@@ -73,30 +73,6 @@ impl Setup {
     fn path(&self, rel: &str) -> PathBuf {
         self.home.path().join(rel)
     }
-}
-
-/// Runs fpaste with `stdin` and an environment of only HOME, PATH and `env`.
-fn fpaste(home: &std::path::Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(FPASTE)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", "/usr/bin:/bin")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        // fpaste may not read stdin at all (a FILE argument): a broken pipe is fine.
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
 }
 
 fn text(bytes: &[u8]) -> String {

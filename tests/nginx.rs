@@ -12,43 +12,22 @@
 mod common;
 
 use std::cell::Cell;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Builder, Daemon, PATIENCE};
+use common::tls_front::{common_name, localhost_identity};
+use common::{Builder, Daemon, PATIENCE, have};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-};
+use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-const FPASTE: &str = env!("CARGO_BIN_EXE_fpaste");
 const SECRET: &str = "nginx-e2e-proxy-secret";
 /// Expiries the test sets, all different, so a paste's says who the daemon thought it was.
 const EXPIRY_ANON: i64 = 3_600;
 const EXPIRY_UNTRUSTED: i64 = 5_400;
 const EXPIRY_TRUSTED: i64 = 7_200;
-
-/// Whether a tool is on PATH. CI installs every tool these tests use, so there a missing one
-/// fails the test instead of skipping it.
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "{tool} is missing in CI"
-    );
-    if !found {
-        eprintln!("skipped: {tool} is not installed");
-    }
-    found
-}
 
 fn shipped_config() -> String {
     std::fs::read_to_string(Path::new(REPO).join("packaging/nginx/flaskpaste.conf")).unwrap()
@@ -112,18 +91,7 @@ struct Files {
 
 /// A CA for nginx's server certificate and that certificate (localhost, 127.0.0.1).
 fn write_server_identity(dir: &Path) -> Files {
-    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut ca_params = CertificateParams::default();
-    ca_params.distinguished_name = common_name("nginx e2e server CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    params.distinguished_name = common_name("localhost");
-    let cert = params.signed_by(&key, &issuer).unwrap();
+    let id = localhost_identity("nginx e2e server CA");
     let files = Files {
         server_ca: dir.join("server-ca.pem"),
         server_cert: dir.join("server.pem"),
@@ -131,16 +99,10 @@ fn write_server_identity(dir: &Path) -> Files {
         client_ca: dir.join("client-ca.pem"),
         crl: dir.join("client-crl.pem"),
     };
-    std::fs::write(&files.server_ca, ca_cert.pem()).unwrap();
-    std::fs::write(&files.server_cert, cert.pem()).unwrap();
-    std::fs::write(&files.server_key, key.serialize_pem()).unwrap();
+    std::fs::write(&files.server_ca, id.ca.pem()).unwrap();
+    std::fs::write(&files.server_cert, id.cert.pem()).unwrap();
+    std::fs::write(&files.server_key, id.key.serialize_pem()).unwrap();
     files
-}
-
-fn common_name(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
 }
 
 /// nginx in the foreground (`daemon off`), everything it writes inside `dir`.
@@ -316,26 +278,9 @@ fn self_signed_client(dir: &Path) -> (String, String) {
     )
 }
 
-/// Runs fpaste with `stdin` and an environment of only HOME, PATH and `env`.
+/// Runs fpaste (see [`common::fpaste`]) and insists on success.
 fn fpaste(home: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(FPASTE)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", "/usr/bin:/bin")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = common::fpaste(home, args, stdin, env);
     assert!(
         out.status.success(),
         "fpaste {args:?}: {}",

@@ -6,26 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{BIN, Builder};
+use common::{BIN, Builder, have};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-
-/// Whether a tool is on PATH. CI installs every tool these tests use, so there a missing one
-/// fails the test instead of skipping it.
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "{tool} is missing in CI"
-    );
-    if !found {
-        eprintln!("skipped: {tool} is not installed");
-    }
-    found
-}
 
 /// Every key the daemon knows: the defaults of --check-config plus the optional ones.
 fn all_keys() -> Vec<String> {

@@ -625,6 +625,54 @@ pub fn tcp_address(log: &str) -> String {
         .unwrap_or_else(|| panic!("no listening line in:\n{log}"))
 }
 
+/// Whether a tool is on PATH. CI installs every tool these tests use, so there a missing one
+/// fails the test instead of skipping it.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "{tool} is missing in CI"
+    );
+    if !found {
+        eprintln!("skipped: {tool} is not installed");
+    }
+    found
+}
+
+/// Runs fpaste with `stdin` and an environment of only HOME, PATH and `env`.
+#[cfg(feature = "client")]
+pub fn fpaste(
+    home: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fpaste"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // fpaste may not read stdin at all (a FILE argument): a broken pipe is fine.
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }

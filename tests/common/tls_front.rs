@@ -111,14 +111,21 @@ impl Drop for TlsFront {
     }
 }
 
-/// The CA's PEM, the server's chain (leaf, CA) and the server's key.
-fn server_identity() -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+/// A test CA and the server certificate it signed for `localhost` and `127.0.0.1`.
+pub struct LocalhostIdentity {
+    pub ca: rcgen::Certificate,
+    pub cert: rcgen::Certificate,
+    pub key: KeyPair,
+}
+
+/// A new CA named `ca_name` and a localhost server certificate from it.
+pub fn localhost_identity(ca_name: &str) -> LocalhostIdentity {
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
     let mut ca_params = CertificateParams::default();
-    ca_params.distinguished_name = common_name("flaskpaste test front CA");
+    ca_params.distinguished_name = common_name(ca_name);
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
 
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
@@ -126,15 +133,22 @@ fn server_identity() -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'st
         CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
     params.distinguished_name = common_name("localhost");
     let cert = params.signed_by(&key, &issuer).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    LocalhostIdentity { ca, cert, key }
+}
+
+/// The CA's PEM, the server's chain (leaf, CA) and the server's key.
+fn server_identity() -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let id = localhost_identity("flaskpaste test front CA");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key.serialize_der()));
     (
-        ca_cert.pem(),
-        vec![cert.der().clone(), ca_cert.der().clone()],
+        id.ca.pem(),
+        vec![id.cert.der().clone(), id.ca.der().clone()],
         key,
     )
 }
 
-fn common_name(cn: &str) -> DistinguishedName {
+/// A distinguished name of just this common name.
+pub fn common_name(cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     dn
