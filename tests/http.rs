@@ -104,7 +104,7 @@ async fn wrong_methods_get_a_json_405_with_allow() {
         ("PUT", "/health", "GET, HEAD"),
         ("PATCH", "/", "GET, HEAD, POST"),
         ("POST", "/abcdef123456", "GET, HEAD, PUT, DELETE"),
-        ("DELETE", "/abcdef123456/raw", "GET, HEAD"),
+        ("DELETE", "/abcdef123456/raw", "GET, HEAD, POST"),
         ("POST", "/pastes", "GET, HEAD"),
     ] {
         let resp = d.req(method, path, &[]).await;

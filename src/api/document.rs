@@ -9,6 +9,9 @@ use crate::store::paste::Paste;
 /// A paste as the API shows it; a field that is `None` is not in the document.
 #[derive(Debug, Default, Serialize)]
 pub struct PasteDoc<'a> {
+    /// `"confirm"` for a paste only `POST /{id}/raw` burns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    burn: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     burn_after_read: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +63,7 @@ impl<'a> PasteDoc<'a> {
     #[must_use]
     pub fn metadata(p: &'a Paste, expires_at: i64, prefix: &str) -> PasteDoc<'a> {
         PasteDoc {
+            burn: p.burn_confirm.then_some("confirm"),
             burn_after_read: only_true(p.burn_after_read),
             created_at: Some(p.created_at),
             password_protected: only_true(p.password_hash.is_some()),
@@ -91,6 +95,7 @@ impl<'a> PasteDoc<'a> {
     #[must_use]
     pub fn listed(p: &'a Paste) -> PasteDoc<'a> {
         PasteDoc {
+            burn: p.burn_confirm.then_some("confirm"),
             burn_after_read: Some(p.burn_after_read),
             created_at: Some(p.created_at),
             owner: p.owner.as_deref(),
@@ -117,6 +122,7 @@ mod tests {
             expires_at: 200,
             inactivity: Some(100),
             burn_after_read: false,
+            burn_confirm: false,
             password_hash: None,
             display_name: None,
         }

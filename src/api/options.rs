@@ -15,6 +15,8 @@ pub const MAX_DISPLAY_NAME: usize = 128;
 #[derive(Debug, Default)]
 pub struct Create {
     pub burn_after_read: bool,
+    /// `X-Burn-After-Read: confirm`: burnt only by `POST /{id}/raw`.
+    pub burn_confirm: bool,
     /// A valid `X-Expiry`, capped at `max_expiry`; `None` means the trust level's default.
     pub expiry: Option<i64>,
     pub password: Option<String>,
@@ -31,8 +33,11 @@ impl Create {
         authenticated: bool,
         cfg: &Config,
     ) -> Result<Create, ApiError> {
+        let burn = header_str(h, "x-burn-after-read");
+        let burn_confirm = burn.is_some_and(|v| v.trim().eq_ignore_ascii_case("confirm"));
         Ok(Create {
-            burn_after_read: header_str(h, "x-burn-after-read").is_some_and(is_true),
+            burn_after_read: burn_confirm || burn.is_some_and(is_true),
+            burn_confirm,
             expiry: expiry(h, cfg),
             password: password_header(h)?,
             display_name: display_name(h, authenticated)?,

@@ -64,6 +64,7 @@ pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<
         expires_at,
         inactivity,
         burn_after_read: opts.burn_after_read,
+        burn_confirm: opts.burn_confirm,
         password_hash,
         display_name: opts.display_name,
     };
@@ -202,6 +203,12 @@ pub async fn get_raw(
     let head = req.is_head();
     let entry = load_raw(state, &id, now, head).await?;
     let p = &entry.paste;
+    // Before the password: a link preview gets the way in, and costs no hashing.
+    if p.burn_confirm {
+        return Err(ApiError::BurnNeedsConfirm {
+            password: p.password_hash.is_some(),
+        });
+    }
     access::check_password(state, req.ctx, p, req.headers()).await?;
     let download = options::query_flag(req.query(), "download");
     if p.burn_after_read {
@@ -216,6 +223,34 @@ pub async fn get_raw(
         None => Content::Stored(state.store.clone()),
     };
     raw::respond(p, content, req.headers(), head, download)
+}
+
+/// `POST /{id}/raw`: the deliberate read of a paste created with
+/// `X-Burn-After-Read: confirm`, which returns its content and burns it, atomically (of
+/// racing readers, one gets it). The password is checked first: a wrong one burns nothing.
+///
+/// # Errors
+/// 401/403 password, 404, 405 for any other paste (read those with GET).
+pub async fn confirm_burn(
+    state: &AppState,
+    req: &mut Request<'_>,
+    id: PasteId,
+) -> Result<Response<Body>, ApiError> {
+    let now = clock::now();
+    let lookup = id.clone();
+    let p = state
+        .store
+        .lookup(move |c| paste::get(c, lookup.as_str(), now))
+        .await?
+        .ok_or(ApiError::PasteNotFound)?;
+    if !p.burn_confirm {
+        return Err(ApiError::MethodNotAllowed(HeaderValue::from_static(
+            "GET, HEAD",
+        )));
+    }
+    access::check_password(state, req.ctx, &p, req.headers()).await?;
+    let download = options::query_flag(req.query(), "download");
+    burn(state, id, now, download).await
 }
 
 /// Reads and deletes a burn-after-read paste in one write: of racing readers, one gets it.

@@ -122,6 +122,7 @@ mod tests {
             expires_at: i64::MAX,
             inactivity: None,
             burn_after_read: false,
+            burn_confirm: false,
             password_hash: None,
             display_name: None,
         };

@@ -58,6 +58,10 @@ pub enum ApiError {
     AdminRequired,
     NoUpdates,
     BurnNotUpdatable,
+    /// A GET or HEAD of a paste only `POST /{id}/raw` burns; `password` when it has one.
+    BurnNeedsConfirm {
+        password: bool,
+    },
     /// A query parameter that is not what it should be; the text names it.
     InvalidParameter(&'static str),
     RangeNotSatisfiable {
@@ -211,6 +215,15 @@ impl ApiError {
                 msg(S::RANGE_NOT_SATISFIABLE, "Requested range not satisfiable")
             }
             ApiError::RequestTimeout => msg(S::REQUEST_TIMEOUT, "Request timeout"),
+            ApiError::BurnNeedsConfirm { password } => (
+                S::CONFLICT,
+                json!({"error": "This paste is deleted when read: confirm to read it",
+                "hint": if *password {
+                    "POST to this URL with X-Paste-Password to read it; it is then deleted"
+                } else {
+                    "POST to this URL to read it; it is then deleted"
+                }}),
+            ),
             ApiError::PowRequired => (
                 S::BAD_REQUEST,
                 json!({"error": "Proof-of-work required",

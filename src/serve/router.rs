@@ -73,6 +73,7 @@ enum Handler {
     ListPastes,
     PasteMeta,
     PasteRaw,
+    ConfirmBurn,
     UpdatePaste,
     DeletePaste,
     Challenge,
@@ -251,6 +252,12 @@ const ROUTES: &[Route] = {
             &[Paste, Lit("raw")],
             "Retrieve raw paste content",
             H::PasteRaw,
+        ),
+        route(
+            Post,
+            &[Paste, Lit("raw")],
+            "Read and burn a burn-on-confirm paste",
+            H::ConfirmBurn,
         ),
     ]
 };
@@ -468,6 +475,7 @@ async fn dispatch(
         Handler::ListPastes => pastes::list(state, req).await,
         Handler::PasteMeta => paste::get_meta(state, req, paste_id(id)?).await,
         Handler::PasteRaw => paste::get_raw(state, req, paste_id(id)?).await,
+        Handler::ConfirmBurn => paste::confirm_burn(state, req, paste_id(id)?).await,
         Handler::UpdatePaste => paste::update(state, req, paste_id(id)?).await,
         Handler::DeletePaste => paste::delete(state, req, paste_id(id)?).await,
         Handler::Challenge => Ok(challenge::get(state)),

@@ -94,6 +94,7 @@ mod tests {
                 expires_at: 2,
                 inactivity: None,
                 burn_after_read: false,
+                burn_confirm: false,
                 password_hash: None,
                 display_name: None,
             },

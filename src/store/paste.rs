@@ -30,6 +30,9 @@ pub struct NewPaste {
     /// Seconds each read extends the expiry to; `None` for a fixed expiry.
     pub inactivity: Option<i64>,
     pub burn_after_read: bool,
+    /// Burnt only by a deliberate `POST /{id}/raw`, never by a GET (implies
+    /// `burn_after_read`).
+    pub burn_confirm: bool,
     pub password_hash: Option<String>,
     pub display_name: Option<String>,
 }
@@ -50,6 +53,7 @@ impl NewPaste {
             expires_at: self.expires_at,
             inactivity: self.inactivity,
             burn_after_read: self.burn_after_read,
+            burn_confirm: self.burn_confirm,
             password_hash: self.password_hash.clone(),
             display_name: self.display_name.clone(),
         }
@@ -70,9 +74,15 @@ pub struct Paste {
     pub expires_at: i64,
     pub inactivity: Option<i64>,
     pub burn_after_read: bool,
+    /// Burnt only by a deliberate `POST /{id}/raw` (implies `burn_after_read`).
+    pub burn_confirm: bool,
     pub password_hash: Option<String>,
     pub display_name: Option<String>,
 }
+
+/// `burn_after_read` as stored: 0 never, 1 by the first full GET, 2 only by
+/// `POST /{id}/raw`. Older builds read any non-zero value as burn-after-read.
+const BURN_CONFIRM: i64 = 2;
 
 /// The metadata columns [`from_row`] reads, for `concat!` into constant SQL (statements
 /// are cached by their text).
@@ -95,7 +105,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Paste> {
         created_at: r.get(7)?,
         expires_at: r.get(8)?,
         inactivity: r.get(9)?,
-        burn_after_read: r.get(10)?,
+        burn_after_read: r.get::<_, i64>(10)? != 0,
+        burn_confirm: r.get::<_, i64>(10)? == BURN_CONFIRM,
         password_hash: r.get(11)?,
         display_name: r.get(12)?,
     })
@@ -143,7 +154,11 @@ pub fn insert(
         p.created_at,
         p.expires_at,
         p.inactivity,
-        p.burn_after_read,
+        if p.burn_confirm {
+            BURN_CONFIRM
+        } else {
+            i64::from(p.burn_after_read)
+        },
         p.password_hash,
         p.display_name,
         Content(&p.content),
@@ -453,6 +468,7 @@ mod tests {
             expires_at: now + 100,
             inactivity: Some(100),
             burn_after_read: false,
+            burn_confirm: false,
             password_hash: None,
             display_name: None,
         }
