@@ -192,6 +192,31 @@ async fn wrong_key_truncated_key_and_tampered_data_fail_without_plaintext() {
 }
 
 #[tokio::test]
+async fn a_confirm_burn_survives_previews_and_fpaste_get_reads_it() {
+    let s = setup("");
+    let usage = s.run(&["--confirm"], b"x");
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(stderr(&usage).contains("--burn"), "{}", stderr(&usage));
+    let out = s.run(&["-b", "--confirm"], b"read me once\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = text(&out.stdout);
+    let (id, _) = id_and_key(&url);
+    let meta = s.http("GET", &format!("/{id}"), &[]).await.json();
+    assert_eq!(
+        (meta["burn_after_read"].clone(), meta["burn"].clone()),
+        (true.into(), "confirm".into())
+    );
+    // A link preview: GET and HEAD of the raw URL leave it alone.
+    assert_eq!(s.http("GET", &format!("/{id}/raw"), &[]).await.status, 409);
+    assert_eq!(s.http("HEAD", &format!("/{id}/raw"), &[]).await.status, 409);
+    let out = s.run(&["get", &url], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"read me once\n");
+    assert!(stderr(&out).contains("burn-after-read"), "{}", stderr(&out));
+    assert_fails(&s.run(&["get", &url], b""), "Paste not found");
+}
+
+#[tokio::test]
 async fn burn_expiry_password_and_display_name_reach_the_server() {
     let s = setup("");
     let fp = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2";

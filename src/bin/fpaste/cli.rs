@@ -98,6 +98,10 @@ pub struct CreateArgs {
     /// Burn after read: the first read deletes the paste
     #[arg(short = 'b', long)]
     pub burn: bool,
+    /// With -b: only a deliberate read (fpaste get, or POST /ID/raw) burns it, never a
+    /// link preview's GET
+    #[arg(long, requires = "burn")]
+    pub confirm: bool,
     /// Expire after SECONDS
     #[arg(short = 'x', long, value_name = "SECONDS")]
     pub expiry: Option<u64>,

@@ -180,6 +180,27 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 }
 
 /// The server's `{"error": ..., "hint": ...}` as one line.
+/// The server's answer to a request it refused: its status and its one-line text.
+#[derive(Debug)]
+pub struct ServerError {
+    pub status: u16,
+    text: String,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// The status of a refusal by the server, when `err` is one.
+#[must_use]
+pub fn refused_with(err: &anyhow::Error) -> Option<u16> {
+    err.downcast_ref::<ServerError>().map(|e| e.status)
+}
+
 fn server_error(resp: Response<Body>) -> anyhow::Error {
     let status = resp.status();
     let mut body = resp.into_body();
@@ -193,10 +214,14 @@ fn server_error(resp: Response<Body>) -> anyhow::Error {
         || status.canonical_reason().unwrap_or("error").to_owned(),
         str::to_owned,
     );
-    match doc.get("hint").and_then(|h| h.as_str()) {
-        Some(hint) => anyhow!("{error} (HTTP {}; {hint})", status.as_u16()),
-        None => anyhow!("{error} (HTTP {})", status.as_u16()),
-    }
+    let text = match doc.get("hint").and_then(|h| h.as_str()) {
+        Some(hint) => format!("{error} (HTTP {}; {hint})", status.as_u16()),
+        None => format!("{error} (HTTP {})", status.as_u16()),
+    };
+    anyhow::Error::new(ServerError {
+        status: status.as_u16(),
+        text,
+    })
 }
 
 /// A failure below HTTP, naming the server.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{CreateArgs, DeleteArgs, GetArgs, UpdateArgs};
 use crate::crypto::{self, Key};
-use crate::http::{Client, Headers, read_body};
+use crate::http::{Client, Headers, read_body, refused_with};
 use crate::settings::Settings;
 use crate::target::{self, Target};
 use crate::{history, output, secret, work};
@@ -24,7 +24,9 @@ pub fn create(settings: &Settings, args: &CreateArgs) -> Result<()> {
     let key = (!args.no_encrypt).then(Key::generate);
     let body = content(args.file.as_deref(), key.as_ref())?;
     let mut headers = work::prove(&client, "/challenge")?;
-    if args.burn {
+    if args.confirm {
+        headers.push(("X-Burn-After-Read", "confirm".to_owned()));
+    } else if args.burn {
         headers.push(("X-Burn-After-Read", "true".to_owned()));
     }
     if let Some(seconds) = args.expiry {
@@ -148,7 +150,14 @@ pub fn get(settings: &Settings, args: &GetArgs) -> Result<()> {
     }
     // A bad key is found before the paste is fetched (and perhaps burnt).
     let key = target.key.as_deref().map(Key::decode).transpose()?;
-    let resp = client.send(Method::GET, &format!("/{}/raw", target.id), &headers, None)?;
+    let raw = format!("/{}/raw", target.id);
+    let resp = match client.send(Method::GET, &raw, &headers, None) {
+        // 409: a paste only a deliberate POST reads (and burns); this is that read.
+        Err(e) if refused_with(&e) == Some(409) => {
+            client.send(Method::POST, &raw, &headers, None)?
+        }
+        other => other?,
+    };
     let burnt = resp.headers().contains_key("x-burn-after-read");
     let mut data = read_body(resp, "downloading")?;
     let plain: &[u8] = match &key {
