@@ -97,25 +97,7 @@ async fn of_racing_confirmed_reads_exactly_one_gets_the_paste() {
             .create(format!("once {round}"), &[("x-burn-after-read", "confirm")])
             .await;
         let path = format!("/{}/raw", id(&v));
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (d, path) = (Arc::clone(&d), path.clone());
-                tokio::spawn(async move { d.req("POST", &path, &[]).await.status })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for t in tasks {
-            statuses.push(t.await.unwrap());
-        }
-        assert_eq!(
-            statuses.iter().filter(|&&s| s == 200).count(),
-            1,
-            "{statuses:?}"
-        );
-        assert!(
-            statuses.iter().all(|&s| s == 200 || s == 404),
-            "{statuses:?}"
-        );
+        common::one_of_racing_reads_wins(&d, "POST", &path, 8).await;
     }
 }
 

@@ -317,25 +317,7 @@ async fn of_concurrent_reads_of_a_burning_paste_exactly_one_gets_it() {
         let id = id(&d
             .create(format!("once {round}"), &[("x-burn-after-read", "1")])
             .await);
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (d, path) = (std::sync::Arc::clone(&d), format!("/{id}/raw"));
-                tokio::spawn(async move { d.req("GET", &path, &[]).await.status })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for t in tasks {
-            statuses.push(t.await.unwrap());
-        }
-        assert_eq!(
-            statuses.iter().filter(|&&s| s == 200).count(),
-            1,
-            "{statuses:?}"
-        );
-        assert!(
-            statuses.iter().all(|&s| s == 200 || s == 404),
-            "{statuses:?}"
-        );
+        common::one_of_racing_reads_wins(&d, "GET", &format!("/{id}/raw"), 8).await;
     }
 }
 

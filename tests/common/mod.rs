@@ -673,6 +673,30 @@ pub fn fpaste(
     out
 }
 
+/// Sends `method path` from `n` tasks at once; asserts that exactly one got 200 and the
+/// rest 404 (of racing burning reads, one gets the paste).
+pub async fn one_of_racing_reads_wins(d: &Arc<Daemon>, method: &'static str, path: &str, n: usize) {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (d, path) = (Arc::clone(d), path.to_owned());
+            tokio::spawn(async move { d.req(method, &path, &[]).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 404),
+        "{statuses:?}"
+    );
+}
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
