@@ -240,13 +240,7 @@ pub async fn load_owned(
     admin_may: bool,
 ) -> Result<(Paste, Authority), ApiError> {
     require_credentials(caller, headers)?;
-    let now = crate::clock::now();
-    let lookup = id.clone();
-    let p = state
-        .store
-        .lookup(move |c| paste::get(c, lookup.as_str(), now))
-        .await?
-        .ok_or(ApiError::PasteNotFound)?;
+    let p = live_paste(state, id, crate::clock::now()).await?;
     let authority = authorize(
         caller,
         p.owner.as_deref(),
@@ -255,6 +249,19 @@ pub async fn load_owned(
         admin_may,
     )?;
     Ok((p, authority))
+}
+
+/// The paste `id` as stored, if it is live at `now`.
+///
+/// # Errors
+/// [`ApiError::PasteNotFound`], or a storage error.
+pub async fn live_paste(state: &AppState, id: &PasteId, now: i64) -> Result<Paste, ApiError> {
+    let lookup = id.clone();
+    state
+        .store
+        .lookup(move |c| paste::get(c, lookup.as_str(), now))
+        .await?
+        .ok_or(ApiError::PasteNotFound)
 }
 
 /// Records a deletion: in the metrics, and as an `admin_delete` audit event when

@@ -136,11 +136,7 @@ pub async fn get_meta(
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let now = clock::now();
-    let p = state
-        .store
-        .lookup(move |c| paste::get(c, id.as_str(), now))
-        .await?
-        .ok_or(ApiError::PasteNotFound)?;
+    let p = access::live_paste(state, &id, now).await?;
     access::check_password(state, req.ctx, &p, req.headers()).await?;
     let expires_at = if p.burn_after_read {
         p.expires_at
@@ -237,12 +233,7 @@ pub async fn confirm_burn(
     id: PasteId,
 ) -> Result<Response<Body>, ApiError> {
     let now = clock::now();
-    let lookup = id.clone();
-    let p = state
-        .store
-        .lookup(move |c| paste::get(c, lookup.as_str(), now))
-        .await?
-        .ok_or(ApiError::PasteNotFound)?;
+    let p = access::live_paste(state, &id, now).await?;
     if !p.burn_confirm {
         return Err(ApiError::MethodNotAllowed(HeaderValue::from_static(
             "GET, HEAD",
