@@ -196,6 +196,7 @@ struct Families {
     pow_failures: Family<PowLabels, Counter>,
     rate_limited: Counter,
     duplicates: Counter,
+    quota_exceeded: Counter,
     certificates_issued: Counter,
     certificates_revoked: Counter,
     stored_pastes: Gauge,
@@ -287,6 +288,12 @@ impl Metrics {
             "Creations refused as too frequent duplicate content (429)",
             duplicates.clone(),
         );
+        let quota_exceeded = Counter::default();
+        registry.register(
+            "flaskpaste_quota_exceeded",
+            "Creations and updates refused by max_storage or max_storage_per_identity (507)",
+            quota_exceeded.clone(),
+        );
         let certificates_issued = Counter::default();
         registry.register(
             "flaskpaste_certificates_issued",
@@ -359,6 +366,7 @@ impl Metrics {
             pow_failures,
             rate_limited,
             duplicates,
+            quota_exceeded,
             certificates_issued,
             certificates_revoked,
             stored_pastes,
@@ -426,6 +434,13 @@ impl Metrics {
     pub fn rate_limited(&self) {
         if let Some(m) = &self.0 {
             m.rate_limited.inc();
+        }
+    }
+
+    /// Counts a creation or update refused by a storage quota.
+    pub fn quota_exceeded(&self) {
+        if let Some(m) = &self.0 {
+            m.quota_exceeded.inc();
         }
     }
 

@@ -13,8 +13,10 @@ use crate::http::response::{Body, json};
 use crate::metrics::{Kind, Reason};
 use crate::store::stats;
 use crate::store::sweep::Pass;
+use crate::store::usage;
 
 /// `GET /admin/stats`: live (unexpired) pastes with their content bytes, live short URLs,
+/// the content bytes the storage quota counts (expired pastes too, until swept),
 /// the sizes of the database file and its WAL (from the file system; no WAL is 0), and the
 /// certificates the PKI issued: all of them (`issued`), those neither revoked nor expired
 /// (`active`), and the revoked ones (zeros without the PKI's tables).
@@ -24,7 +26,10 @@ use crate::store::sweep::Pass;
 pub async fn stats(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     require_admin(state, req).await?;
     let now = clock::now();
-    let counts = state.store.read(move |c| stats::counts(c, now)).await?;
+    let (counts, stored) = state
+        .store
+        .read(move |c| Ok((stats::counts(c, now)?, usage::total(c)?)))
+        .await?;
     let files = state.store.sizes();
     let certs = counts.certificates;
     Ok(json(
@@ -32,6 +37,7 @@ pub async fn stats(state: &AppState, req: &mut Request<'_>) -> Result<Response<B
         &json!({
             "pastes": {"count": counts.pastes, "bytes": counts.paste_bytes},
             "short_urls": {"count": counts.short_urls},
+            "storage": {"bytes": stored, "max_storage": state.config.max_storage},
             "database": {"bytes": files.database, "wal_bytes": files.wal},
             "certificates": {
                 "issued": certs.issued, "active": certs.active, "revoked": certs.revoked

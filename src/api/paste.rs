@@ -23,9 +23,10 @@ use crate::ids::PasteId;
 use crate::metrics::{Kind, Reason};
 use crate::security::password;
 use crate::store::cache::Cached;
-use crate::store::insert_fresh;
 use crate::store::paste::{self, Changes, NewPaste, Paste};
 use crate::store::pow::{Spend, paying};
+use crate::store::usage;
+use crate::store::{Refusal, insert_fresh};
 
 /// `POST /`: creates a paste from the raw body or from JSON `{"content": ...}`.
 ///
@@ -89,11 +90,16 @@ async fn insert(
         i64::try_from(cfg.dedup_max).unwrap_or(i64::MAX),
     );
     let id_length = cfg.id_length;
+    let quota = upload::quota(cfg);
     let mut attempt = new.clone();
     new.id = state
         .store
         .write(move |c| {
             paying(c, spend.as_ref(), |c| {
+                let size = attempt.content.len() as u64;
+                if let Err(exceeded) = usage::admit(c, attempt.owner.as_deref(), size, quota)? {
+                    return Ok(Err(Refusal::Quota(exceeded)));
+                }
                 insert_fresh(
                     c,
                     || PasteId::generate(id_length).to_string(),
@@ -327,10 +333,12 @@ pub async fn update(
         return Err(ApiError::NoUpdates);
     }
     let now = clock::now();
+    let quota = upload::quota(&state.config);
     let updated = state
         .store
-        .write(move |c| paste::update(c, id.as_str(), now, &changes))
+        .write(move |c| paste::update(c, id.as_str(), now, &changes, quota))
         .await?
+        .map_err(ApiError::StorageQuota)?
         .ok_or(ApiError::PasteNotFound)?;
     let mut resp = json(StatusCode::OK, &PasteDoc::updated(&updated));
     if let Some(v) = &verdict {

@@ -118,6 +118,15 @@ pub fn created(doc: &impl serde::Serialize, verdict: Option<&Verdict>) -> Respon
     resp
 }
 
+/// The storage limits in force.
+#[must_use]
+pub fn quota(cfg: &Config) -> crate::store::usage::Quota {
+    crate::store::usage::Quota {
+        total: cfg.max_storage,
+        per_identity: cfg.max_storage_per_identity,
+    }
+}
+
 /// The answer to a creation the store refused.
 #[must_use]
 pub fn refused(refusal: Refusal, cfg: &Config) -> ApiError {
@@ -127,6 +136,7 @@ pub fn refused(refusal: Refusal, cfg: &Config) -> ApiError {
             window_seconds: cfg.dedup_window.get(),
         },
         Refusal::Spent => ApiError::PowFailed(Rejection::Spent),
+        Refusal::Quota(exceeded) => ApiError::StorageQuota(exceeded),
         Refusal::IdTaken => ApiError::Internal("an id was taken after it was checked".into()),
     }
 }

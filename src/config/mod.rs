@@ -77,6 +77,8 @@ const KEYS: &[&str] = &[
     "max_anon",
     "max_auth",
     "min_size",
+    "max_storage",
+    "max_storage_per_identity",
     "expiry_anon",
     "expiry_untrusted",
     "expiry_trusted",
@@ -218,6 +220,10 @@ pub struct Config {
     pub max_auth: u64,
     /// Smallest paste accepted, in bytes (0: no minimum).
     pub min_size: u64,
+    /// Bytes of stored content above which creations and updates are refused (0: off).
+    pub max_storage: u64,
+    /// The same limit per client-certificate fingerprint (0: off).
+    pub max_storage_per_identity: u64,
     /// Inactivity expiry of anonymous pastes, in seconds.
     pub expiry_anon: Seconds,
     /// Inactivity expiry of pastes by clients with an unregistered certificate.
@@ -319,6 +325,8 @@ impl Default for Config {
             max_anon: 3 * 1024 * 1024,
             max_auth: 50 * 1024 * 1024,
             min_size: 0,
+            max_storage: 0,
+            max_storage_per_identity: 0,
             expiry_anon: Seconds::saturating(86_400),
             expiry_untrusted: Seconds::saturating(604_800),
             expiry_trusted: Seconds::saturating(2_592_000),

@@ -69,6 +69,9 @@ pub enum ApiError {
     },
     /// The request body stalled or was too slow; the connection is closed after the answer.
     RequestTimeout,
+    /// The content would take the stored bytes above `max_storage` or
+    /// `max_storage_per_identity`.
+    StorageQuota(store::usage::Exceeded),
     /// Proof-of-work is on and the request carries no token or no solution.
     PowRequired,
     /// The token or solution was refused.
@@ -224,6 +227,17 @@ impl ApiError {
                     "POST to this URL to read it; it is then deleted"
                 }}),
             ),
+            ApiError::StorageQuota(e) => {
+                let (scope, key) = match e.scope {
+                    store::usage::Scope::Total => ("total", "max_storage"),
+                    store::usage::Scope::Identity => ("identity", "max_storage_per_identity"),
+                };
+                (
+                    S::INSUFFICIENT_STORAGE,
+                    json!({"error": "Storage quota exceeded", "scope": scope,
+                           "stored": e.stored, "size": e.adding, key: e.limit}),
+                )
+            }
             ApiError::PowRequired => (
                 S::BAD_REQUEST,
                 json!({"error": "Proof-of-work required",

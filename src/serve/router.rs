@@ -365,6 +365,7 @@ fn count_refusal(metrics: &Metrics, err: &ApiError) {
         ApiError::PowFailed(why) => metrics.pow_failure((*why).into()),
         ApiError::RateLimited(..) => metrics.rate_limited(),
         ApiError::Duplicate { .. } => metrics.duplicate(),
+        ApiError::StorageQuota(_) => metrics.quota_exceeded(),
         _ => {}
     }
 }

@@ -12,6 +12,7 @@ pub mod schema;
 pub mod short;
 pub mod stats;
 pub mod sweep;
+pub mod usage;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -91,6 +92,8 @@ pub enum Refusal {
     IdTaken,
     /// The proof-of-work nonce was spent by an earlier creation.
     Spent,
+    /// The content would take the stored bytes above a quota.
+    Quota(usage::Exceeded),
 }
 
 /// Fresh ids tried before giving up: a random id collides about never, a few tries make

@@ -6,6 +6,7 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 pub use super::Refusal;
+use super::usage::{self, Exceeded, Quota};
 use super::{Error, dedup};
 
 /// Reads that extend an inactivity expiry write at most this often per paste.
@@ -338,7 +339,8 @@ impl Changes {
     }
 }
 
-/// Applies `changes` to the live paste; returns it as it is afterwards.
+/// Applies `changes` to the live paste; returns it as it is afterwards (`None` when
+/// there is none), or the quota that new, larger content would exceed.
 ///
 /// # Errors
 /// SQLite errors.
@@ -347,11 +349,18 @@ pub fn update(
     id: &str,
     now: i64,
     changes: &Changes,
-) -> Result<Option<Paste>, Error> {
+    quota: Quota,
+) -> Result<Result<Option<Paste>, Exceeded>, Error> {
     let Some(current) = get(c, id, now)? else {
-        return Ok(None);
+        return Ok(Ok(None));
     };
     if let Some((content, mime, hash)) = &changes.content {
+        let growth = (content.len() as u64).saturating_sub(current.size.unsigned_abs());
+        if growth > 0
+            && let Err(exceeded) = usage::admit(c, current.owner.as_deref(), growth, quota)?
+        {
+            return Ok(Err(exceeded));
+        }
         c.execute(
             "UPDATE pastes SET content = ?2, size = ?3, mime_type = ?4, content_hash = ?5 \
              WHERE rowid = ?1",
@@ -383,7 +392,7 @@ pub fn update(
             params![id, expires_at],
         )?;
     }
-    get(c, id, now)
+    Ok(Ok(get(c, id, now)?))
 }
 
 /// Filters of a paste listing.
@@ -555,7 +564,9 @@ mod tests {
             )),
             ..Changes::default()
         };
-        update(&c, "aaaaaa", 1000, &changes).unwrap();
+        update(&c, "aaaaaa", 1000, &changes, Quota::OFF)
+            .unwrap()
+            .unwrap();
         assert!(matches!(
             read_chunk(&c, p.rowid, &p.content_hash, 0, 4),
             Err(Error::Changed)

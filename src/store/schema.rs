@@ -4,6 +4,36 @@ use rusqlite::Connection;
 
 use super::Error;
 
+/// The table of stored bytes and the triggers that keep it exact (see `store::usage`):
+/// the row with the empty owner holds the total, one row per fingerprint owning content.
+/// A macro, so that the migration and the latest schema share one text.
+macro_rules! usage_schema {
+    () => {
+        "CREATE TABLE storage_usage (
+        owner TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER pastes_usage_insert AFTER INSERT ON pastes BEGIN
+        UPDATE storage_usage SET bytes = bytes + NEW.size WHERE owner = '';
+        INSERT INTO storage_usage (owner, bytes) SELECT NEW.owner, NEW.size
+            WHERE NEW.owner IS NOT NULL
+            ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+    END;
+    CREATE TRIGGER pastes_usage_delete AFTER DELETE ON pastes BEGIN
+        UPDATE storage_usage SET bytes = bytes - OLD.size WHERE owner IN ('', OLD.owner);
+        DELETE FROM storage_usage WHERE owner = OLD.owner AND bytes = 0;
+    END;
+    CREATE TRIGGER pastes_usage_update AFTER UPDATE OF size, owner ON pastes BEGIN
+        UPDATE storage_usage SET bytes = bytes - OLD.size WHERE owner IN ('', OLD.owner);
+        DELETE FROM storage_usage WHERE owner = OLD.owner AND bytes = 0;
+        UPDATE storage_usage SET bytes = bytes + NEW.size WHERE owner = '';
+        INSERT INTO storage_usage (owner, bytes) SELECT NEW.owner, NEW.size
+            WHERE NEW.owner IS NOT NULL
+            ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+    END;"
+    };
+}
+
 /// Migration N (1-based) brings the schema from version N-1 to N. Append only.
 const MIGRATIONS: &[&str] = &[
     // 1: pastes, as the API reference describes them.
@@ -110,12 +140,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX certificates_fingerprint ON certificates(fingerprint);
     CREATE INDEX certificates_issued_to ON certificates(issued_to);",
+    // 6: stored bytes in all and per owner, for the storage quota, counted once here.
+    concat!(
+        usage_schema!(),
+        "
+    INSERT INTO storage_usage (owner, bytes) SELECT '', coalesce(sum(size), 0) FROM pastes;
+    INSERT INTO storage_usage (owner, bytes) SELECT owner, sum(size) FROM pastes
+        WHERE owner IS NOT NULL GROUP BY owner HAVING sum(size) > 0;"
+    ),
 ];
 
 /// The schema at the latest version, created in one step for a new database. Replaying the
 /// migrations there would rebuild tables that are still empty, which is most of the work of
 /// a first start. A test checks that both ways give the same tables, columns and indexes.
-const LATEST: &str = "CREATE TABLE pastes (
+const LATEST: &str = concat!(
+    "CREATE TABLE pastes (
         id               TEXT PRIMARY KEY,
         mime_type        TEXT NOT NULL,
         size             INTEGER NOT NULL,
@@ -182,7 +221,12 @@ const LATEST: &str = "CREATE TABLE pastes (
         admin        INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX certificates_fingerprint ON certificates(fingerprint);
-    CREATE INDEX certificates_issued_to ON certificates(issued_to);";
+    CREATE INDEX certificates_issued_to ON certificates(issued_to);
+    ",
+    usage_schema!(),
+    "
+    INSERT INTO storage_usage (owner, bytes) VALUES ('', 0);"
+);
 
 /// The name under which the generated challenge-signing key is kept in `settings`.
 pub(super) const POW_SECRET: &str = "pow_secret";
@@ -354,6 +398,12 @@ mod tests {
                 }
             }
         }
+        for trigger in rows(
+            conn,
+            "SELECT name, tbl_name, sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name",
+        ) {
+            out.push(format!("trigger {}", trigger.join(" ")));
+        }
         out
     }
 
@@ -370,6 +420,28 @@ mod tests {
         let want = shape(&replayed);
         assert!(want.len() > 20, "{want:#?}");
         assert_eq!(shape(&fresh), want);
+    }
+
+    #[test]
+    fn the_usage_migration_counts_the_pastes_already_stored() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..5] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 5).unwrap();
+        for (id, owner, size) in [("a", None, 3), ("b", Some("fp"), 4), ("c", Some("fp"), 5)] {
+            tx.execute(
+                "INSERT INTO pastes (id, mime_type, size, content_hash, owner, created_at, \
+                 last_accessed, expires_at, content) VALUES (?1, 't', ?2, 'h', ?3, 1, 1, 9, x'')",
+                rusqlite::params![id, size, owner],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), latest());
+        assert_eq!(super::super::usage::total(&conn).unwrap(), 12);
+        assert!(super::super::usage::verify(&conn).unwrap().is_empty());
     }
 
     #[test]
