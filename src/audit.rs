@@ -164,10 +164,12 @@ fn render(
     serde_json::to_string(&record).expect("an audit record is strings, numbers and null")
 }
 
-/// Where recorded events go (`audit`).
+/// Where recorded events go (`audit`); a reload may point them elsewhere.
 #[derive(Debug)]
 pub struct Audit {
-    sink: Sink,
+    sink: arc_swap::ArcSwap<Sink>,
+    /// The target the sink was made for.
+    target: std::sync::Mutex<AuditTarget>,
 }
 
 #[derive(Debug)]
@@ -184,18 +186,32 @@ impl Audit {
     /// falls back to the main log.
     #[must_use]
     pub fn new(config: &Config) -> Audit {
-        let sink = match config.audit {
-            AuditTarget::Off => Sink::Off,
-            AuditTarget::Log => Sink::Log,
-            AuditTarget::Syslog => syslog_sink(config),
-        };
-        Audit { sink }
+        Audit {
+            sink: arc_swap::ArcSwap::from_pointee(sink(config)),
+            target: std::sync::Mutex::new(config.audit),
+        }
     }
 
     /// An audit trail that records nothing.
     #[must_use]
     pub fn off() -> Audit {
-        Audit { sink: Sink::Off }
+        Audit {
+            sink: arc_swap::ArcSwap::from_pointee(Sink::Off),
+            target: std::sync::Mutex::new(AuditTarget::Off),
+        }
+    }
+
+    /// Sends later events where `config.audit` says. An unchanged target keeps its sink
+    /// (and its syslog socket).
+    pub fn reconfigure(&self, config: &Config) {
+        let mut target = self
+            .target
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *target != config.audit {
+            self.sink.store(std::sync::Arc::new(sink(config)));
+            *target = config.audit;
+        }
     }
 
     /// Records `event`, done for `client_id` (the client certificate's fingerprint, if any)
@@ -209,11 +225,12 @@ impl Audit {
         client_id: Option<&Fingerprint>,
         client_ip: &str,
     ) {
-        if matches!(self.sink, Sink::Off) {
+        let sink = self.sink.load();
+        if matches!(**sink, Sink::Off) {
             return;
         }
         let json = render(event, outcome, client_id, client_ip, crate::clock::now());
-        match &self.sink {
+        match &**sink {
             Sink::Off => {}
             Sink::Log => to_log(outcome, &json),
             #[cfg(feature = "syslog")]
@@ -251,6 +268,15 @@ fn to_syslog(socket: &socket::Socket, outcome: Outcome, json: &str) {
             to_log(outcome, json);
         }
         Delivery::StillFailing => to_log(outcome, json),
+    }
+}
+
+/// The sink `config.audit` names.
+fn sink(config: &Config) -> Sink {
+    match config.audit {
+        AuditTarget::Off => Sink::Off,
+        AuditTarget::Log => Sink::Log,
+        AuditTarget::Syslog => syslog_sink(config),
     }
 }
 

@@ -93,7 +93,7 @@ pub fn run(cli: Cli) -> Result<(), StartupError> {
         .enable_all()
         .build()
         .map_err(|e| StartupError::Other(format!("cannot start the runtime: {e}")))?;
-    let result = runtime.block_on(lifecycle(Arc::new(config), target));
+    let result = runtime.block_on(lifecycle(cli, Arc::new(config), target));
     // Everything that matters has finished; a blocking read of stdin (inetd mode) never
     // would, and must not keep the process alive.
     runtime.shutdown_background();
@@ -137,6 +137,7 @@ fn version_text() -> String {
 }
 
 async fn lifecycle(
+    cli: Cli,
     config: Arc<Config>,
     target: Option<privdrop::Target>,
 ) -> Result<(), StartupError> {
@@ -206,11 +207,15 @@ async fn lifecycle(
         idle_timeout: (!config.idle_timeout.is_zero() && bound.iter().any(|b| b.inherited))
             .then(|| config.idle_timeout.duration()),
     };
-    notify::ready(&format!("serving on {}", addresses.join(", ")));
+    let status = format!("serving on {}", addresses.join(", "));
+    notify::ready(&status);
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    tasks.spawn(signals.wait(shutdown.clone()));
+    let reloaded = Arc::clone(&state);
+    tasks.spawn(signals.wait(shutdown.clone(), move || {
+        reload(&cli, &reloaded, &status);
+    }));
     tasks.spawn(announce_stop(shutdown.clone()));
     if let Some(interval) = notify::watchdog_interval() {
         tasks.spawn(ping_watchdog(interval, shutdown.clone()));
@@ -299,8 +304,48 @@ fn cleanup_sockets(listeners: &Listeners) {
     }
 }
 
-/// SIGTERM and SIGINT start a drain; SIGHUP is logged and ignored (there is nothing to
-/// reload that a restart would not do better).
+/// Re-reads the configuration file and the environment, and puts the new configuration in
+/// force for new requests; restart-only keys keep their running values, with a warning
+/// that names them. A configuration that does not load or validate changes nothing.
+fn reload(cli: &Cli, state: &AppState, status: &str) {
+    notify::reloading();
+    tracing::info!("SIGHUP received; reloading the configuration");
+    match config::load(cli) {
+        Err(e) => {
+            tracing::error!("configuration not reloaded; the running one stays: {e}");
+        }
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                tracing::warn!("{warning}");
+            }
+            let running = state.config();
+            let mut new = config::reload(&running, loaded.config);
+            if !new.kept.is_empty() {
+                tracing::warn!(
+                    "not applied until a restart: {} (the running values stay)",
+                    new.kept.join(", ")
+                );
+            }
+            // Said before a new log level can silence it.
+            if new.applied.is_empty() {
+                tracing::info!("configuration reloaded; nothing else changed");
+            } else {
+                tracing::info!(
+                    "configuration reloaded; now in force: {}",
+                    new.applied.join(", ")
+                );
+            }
+            if let Err(e) = logging::reconfigure(&new.config) {
+                tracing::error!("log format not changed: {e}");
+                new.config.log_format = running.log_format;
+            }
+            state.reconfigure(Arc::new(new.config));
+        }
+    }
+    notify::ready(status);
+}
+
+/// SIGTERM and SIGINT start a drain; SIGHUP reloads the configuration.
 struct Signals {
     term: Signal,
     int: Signal,
@@ -320,14 +365,14 @@ impl Signals {
         })
     }
 
-    async fn wait(mut self, shutdown: CancellationToken) {
+    async fn wait(mut self, shutdown: CancellationToken, on_hangup: impl Fn()) {
         loop {
             let name = tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = self.term.recv() => "SIGTERM",
                 _ = self.int.recv() => "SIGINT",
                 _ = self.hup.recv() => {
-                    tracing::info!("SIGHUP ignored: restart the service to apply new configuration");
+                    on_hangup();
                     continue;
                 }
             };

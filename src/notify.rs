@@ -1,4 +1,5 @@
-//! Service-manager notifications: READY, STATUS, STOPPING, WATCHDOG (feature `systemd`).
+//! Service-manager notifications: READY, STATUS, STOPPING, RELOADING, WATCHDOG (feature
+//! `systemd`).
 //! Every call is a no-op without `$NOTIFY_SOCKET` or without the feature.
 
 use std::time::Duration;
@@ -30,6 +31,19 @@ pub fn stopping(status: &str) {
     ]);
     #[cfg(not(feature = "systemd"))]
     let _ = status;
+}
+
+/// The daemon is reloading its configuration; [`ready`] follows when it is done.
+pub fn reloading() {
+    #[cfg(feature = "systemd")]
+    match sd_notify::NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[
+            sd_notify::NotifyState::Reloading,
+            now,
+            sd_notify::NotifyState::Status("reloading the configuration"),
+        ]),
+        Err(err) => tracing::warn!("cannot read the monotonic clock: {err}"),
+    }
 }
 
 /// Tells the watchdog the daemon is alive.

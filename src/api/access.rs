@@ -138,7 +138,7 @@ pub async fn caller(state: &AppState, ctx: &Ctx) -> Result<Caller, ApiError> {
         trust: Trust::Untrusted,
         admin: false,
     };
-    if !pki_active(&state.config) {
+    if !pki_active(&state.config()) {
         return Ok(untrusted);
     }
     let found = match state.standings.get(identity) {

@@ -37,7 +37,7 @@ pub async fn stats(state: &AppState, req: &mut Request<'_>) -> Result<Response<B
         &json!({
             "pastes": {"count": counts.pastes, "bytes": counts.paste_bytes},
             "short_urls": {"count": counts.short_urls},
-            "storage": {"bytes": stored, "max_storage": state.config.max_storage},
+            "storage": {"bytes": stored, "max_storage": state.config().max_storage},
             "database": {"bytes": files.database, "wal_bytes": files.wal},
             "certificates": {
                 "issued": certs.issued, "active": certs.active, "revoked": certs.revoked
@@ -85,7 +85,7 @@ pub async fn sweep(state: &AppState) -> Pass {
     let now = clock::now();
     let pass = state
         .store
-        .sweep(now, state.config.dedup_window.secs_i64())
+        .sweep(now, state.config().dedup_window.secs_i64())
         .await;
     let metrics = &state.metrics;
     if let Ok(swept) = &pass.purged {

@@ -3,6 +3,9 @@
 //! `X-PoW-Token` / `X-PoW-Solution` before a body is read. The spending of the nonce
 //! happens in the store, in the write that creates what the work paid for.
 
+use std::sync::atomic::AtomicI64;
+use std::sync::atomic::Ordering::Relaxed;
+
 use http::{HeaderMap, Response, StatusCode};
 use serde_json::json;
 
@@ -18,7 +21,8 @@ use crate::store::pow::{Spend, is_spent};
 /// Proof-of-work settings and state.
 pub struct Pow {
     secret: Vec<u8>,
-    ttl: i64,
+    /// Seconds a challenge is valid; a reload changes it.
+    ttl: AtomicI64,
     /// The server-wide creation counter that raises the difficulty under load.
     pub flood: AntiFlood,
 }
@@ -26,7 +30,7 @@ pub struct Pow {
 impl std::fmt::Debug for Pow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pow")
-            .field("ttl", &self.ttl)
+            .field("ttl", &self.ttl())
             .field("flood", &self.flood)
             .finish_non_exhaustive()
     }
@@ -38,7 +42,7 @@ impl Pow {
     pub fn new(cfg: &Config, secret: Vec<u8>) -> Pow {
         Pow {
             secret,
-            ttl: cfg.pow_ttl.secs_i64(),
+            ttl: AtomicI64::new(cfg.pow_ttl.secs_i64()),
             flood: AntiFlood::new(
                 cfg.pow_difficulty,
                 cfg.antiflood_threshold,
@@ -47,6 +51,23 @@ impl Pow {
                 cfg.antiflood_max,
             ),
         }
+    }
+
+    /// Takes the difficulty, lifetime and anti-flood settings from `cfg`; the signing key
+    /// stays, so outstanding challenges stay valid.
+    pub fn reconfigure(&self, cfg: &Config) {
+        self.ttl.store(cfg.pow_ttl.secs_i64(), Relaxed);
+        self.flood.reconfigure(
+            cfg.pow_difficulty,
+            cfg.antiflood_threshold,
+            cfg.antiflood_window.secs_i64(),
+            cfg.antiflood_step,
+            cfg.antiflood_max,
+        );
+    }
+
+    fn ttl(&self) -> i64 {
+        self.ttl.load(Relaxed)
     }
 
     /// Whether creations need proof-of-work.
@@ -66,7 +87,7 @@ pub fn get(state: &AppState) -> Response<Body> {
     }
     let now = crate::clock::now();
     let difficulty = pow.flood.difficulty(now);
-    let c = pow::issue(&pow.secret, difficulty, now, pow.ttl);
+    let c = pow::issue(&pow.secret, difficulty, now, pow.ttl());
     json(
         StatusCode::OK,
         &json!({
@@ -95,11 +116,16 @@ pub async fn demand(state: &AppState, headers: &HeaderMap) -> Result<Option<Spen
 /// 0 or the PKI is not served.
 #[must_use]
 pub fn get_for_registration(state: &AppState) -> Response<Body> {
-    let bits = state.config.register_pow;
-    if bits == 0 || !super::access::pki_active(&state.config) {
+    let bits = state.config().register_pow;
+    if bits == 0 || !super::access::pki_active(&state.config()) {
         return json(StatusCode::OK, &json!({"enabled": false, "difficulty": 0}));
     }
-    let c = pow::issue(&state.pow.secret, bits, crate::clock::now(), state.pow.ttl);
+    let c = pow::issue(
+        &state.pow.secret,
+        bits,
+        crate::clock::now(),
+        state.pow.ttl(),
+    );
     json(
         StatusCode::OK,
         &json!({

@@ -24,7 +24,7 @@ use crate::http::response::{Body, with_body};
 /// [`ApiError::ClientUnavailable`] when the file cannot be opened or is not a regular file
 /// (the cause is logged).
 pub async fn get(state: &AppState, req: &Request<'_>) -> Result<Response<Body>, ApiError> {
-    let path = &state.config.client_path;
+    let path = &state.config().client_path;
     let (file, size) = open(path).await.map_err(|e| {
         tracing::warn!(
             "[rid={}] cannot serve client_path {}: {e}",

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::num::NonZero;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Semaphore;
@@ -81,8 +83,9 @@ struct Window {
 /// it is hashed (so refused guesses cost no CPU, and concurrent ones cannot outrun the
 /// count) and is given back when it was right.
 pub struct Guesses {
-    max: u64,
-    window: i64,
+    // Atomics: a reload changes them while guesses are counted.
+    max: AtomicU64,
+    window: AtomicI64,
     tracked: Mutex<HashMap<(String, String), Window>>,
 }
 
@@ -90,11 +93,21 @@ impl Guesses {
     /// `password_fail_max` guesses per `password_fail_window`; a max of 0 counts nothing.
     #[must_use]
     pub fn new(cfg: &Config) -> Guesses {
-        Guesses {
-            max: cfg.password_fail_max,
-            window: cfg.password_fail_window.secs_i64().max(1),
+        let guesses = Guesses {
+            max: AtomicU64::default(),
+            window: AtomicI64::default(),
             tracked: Mutex::new(HashMap::new()),
-        }
+        };
+        guesses.reconfigure(cfg);
+        guesses
+    }
+
+    /// Takes `password_fail_max` and `password_fail_window` from `cfg`; the guesses
+    /// counted so far stay.
+    pub fn reconfigure(&self, cfg: &Config) {
+        self.max.store(cfg.password_fail_max, Relaxed);
+        self.window
+            .store(cfg.password_fail_window.secs_i64().max(1), Relaxed);
     }
 
     /// Counts one guess of `client` at `paste`.
@@ -102,27 +115,28 @@ impl Guesses {
     /// # Errors
     /// [`ApiError::TooManyGuesses`] when the window's guesses are used up.
     pub fn count(&self, client: &str, paste: &str, now: i64) -> Result<(), ApiError> {
-        if self.max == 0 {
+        let (max, window) = (self.max.load(Relaxed), self.window.load(Relaxed));
+        if max == 0 {
             return Ok(());
         }
         let mut tracked = self.lock();
         let key = (client.to_owned(), paste.to_owned());
         if tracked.len() >= MAX_TRACKED && !tracked.contains_key(&key) {
-            self.make_room(&mut tracked, now);
+            make_room(&mut tracked, now, window);
         }
         let w = tracked.entry(key).or_insert(Window {
             start: now,
             count: 0,
         });
-        if now >= w.start + self.window {
+        if now >= w.start + window {
             *w = Window {
                 start: now,
                 count: 0,
             };
         }
-        if w.count >= self.max {
+        if w.count >= max {
             return Err(ApiError::TooManyGuesses {
-                retry_after: (w.start + self.window - now).max(1),
+                retry_after: (w.start + window - now).max(1),
             });
         }
         w.count += 1;
@@ -140,17 +154,18 @@ impl Guesses {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Window>> {
         self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    fn make_room(&self, tracked: &mut HashMap<(String, String), Window>, now: i64) {
-        tracked.retain(|_, w| now < w.start + self.window);
-        if tracked.len() >= MAX_TRACKED {
-            let oldest = tracked
-                .iter()
-                .min_by_key(|(_, w)| w.start)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                tracked.remove(&k);
-            }
+/// Drops ended windows; when all are current, the oldest.
+fn make_room(tracked: &mut HashMap<(String, String), Window>, now: i64, window: i64) {
+    tracked.retain(|_, w| now < w.start + window);
+    if tracked.len() >= MAX_TRACKED {
+        let oldest = tracked
+            .iter()
+            .min_by_key(|(_, w)| w.start)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            tracked.remove(&k);
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::http::response::{Body, json};
 /// (method, path below the prefix, description) as the route table lists them.
 #[must_use]
 pub fn get(state: &AppState, routes: &[(&str, String, &str)]) -> Response<Body> {
-    let prefix = &state.config.url_prefix;
+    let prefix = &state.config().url_prefix;
     let endpoints: Map<String, Value> = routes
         .iter()
         .map(|(method, path, what)| (format!("{method} {prefix}{path}"), json!(what)))

@@ -24,14 +24,16 @@ pub mod upload;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::store::Store;
 
 /// What every handler may use.
 pub struct AppState {
-    /// The frozen configuration.
-    pub config: Arc<Config>,
+    /// The configuration in force; SIGHUP swaps in a new one ([`AppState::reconfigure`]).
+    config: ArcSwap<Config>,
     /// The database.
     pub store: Store,
     /// Per-address limit on creations.
@@ -95,9 +97,27 @@ impl AppState {
             standings: access::Standings::default(),
             #[cfg(feature = "pki")]
             ca: pki::CaSlot::default(),
-            config,
+            config: ArcSwap::new(config),
             store,
         })
+    }
+
+    /// The configuration in force. A request holds one for its whole course, so a reload
+    /// never changes the rules in the middle of it.
+    #[must_use]
+    pub fn config(&self) -> arc_swap::Guard<Arc<Config>> {
+        self.config.load()
+    }
+
+    /// Puts `config` in force for new requests, with the limits, proof-of-work settings
+    /// and audit target derived from it. Keys only a restart applies must already hold
+    /// their running values (see `config::reload`).
+    pub fn reconfigure(&self, config: Arc<Config>) {
+        self.limiter.reconfigure(&config);
+        self.guesses.reconfigure(&config);
+        self.pow.reconfigure(&config);
+        self.audit.reconfigure(&config);
+        self.config.store(config);
     }
 }
 

@@ -33,7 +33,7 @@ use crate::store::{Refusal, insert_fresh};
 /// # Errors
 /// The reference's 400, 413 and 429 answers; 500 on storage failure.
 pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
-    let cfg = &state.config;
+    let cfg = &state.config();
     let caller = access::caller(state, req.ctx).await?;
     let limit = Limit::check(state, &caller, req.headers())?;
     let verdict = upload::count_rate(state, req.ctx, &caller)?;
@@ -84,7 +84,7 @@ async fn insert(
     owner_token: Option<&str>,
     verdict: Option<&Verdict>,
 ) -> Result<Response<Body>, ApiError> {
-    let cfg = &state.config;
+    let cfg = &state.config();
     let (window, max) = (
         cfg.dedup_window.secs_i64(),
         i64::try_from(cfg.dedup_max).unwrap_or(i64::MAX),
@@ -149,7 +149,7 @@ pub async fn get_meta(
     } else {
         touch(state, &p, now).await?
     };
-    let doc = PasteDoc::metadata(&p, expires_at, &state.config.url_prefix);
+    let doc = PasteDoc::metadata(&p, expires_at, &state.config().url_prefix);
     Ok(json(StatusCode::OK, &doc))
 }
 
@@ -321,7 +321,8 @@ pub async fn update(
     let limit = Limit::check(state, &caller, req.headers())?;
     // A content update costs what a creation does: it counts against the same limit.
     let verdict = upload::count_rate(state, req.ctx, &caller)?;
-    let opts = options::Update::from_headers(req.headers(), caller.authenticated(), &state.config)?;
+    let opts =
+        options::Update::from_headers(req.headers(), caller.authenticated(), &state.config())?;
     let raw = limit.read(req.take_body()?).await?;
     let content = match raw.is_empty() {
         true => None,
@@ -333,7 +334,7 @@ pub async fn update(
         return Err(ApiError::NoUpdates);
     }
     let now = clock::now();
-    let quota = upload::quota(&state.config);
+    let quota = upload::quota(&state.config());
     let updated = state
         .store
         .write(move |c| paste::update(c, id.as_str(), now, &changes, quota))
@@ -364,7 +365,7 @@ async fn changes(state: &AppState, p: &Paste, opts: options::Update) -> Result<C
         changes.display_name = Some(Some(name));
     }
     if let Some(extra) = opts.extend_expiry {
-        let cap = clock::now() + state.config.max_expiry.secs_i64();
+        let cap = clock::now() + state.config().max_expiry.secs_i64();
         changes.expires_at = Some(p.expires_at.saturating_add(extra).min(cap));
     }
     Ok(changes)

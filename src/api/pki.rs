@@ -37,7 +37,7 @@ pub struct CaSlot {
 /// # Errors
 /// [`ApiError::PkiNotEnabled`].
 pub fn require_active(state: &AppState) -> Result<(), ApiError> {
-    if pki_active(&state.config) {
+    if pki_active(&state.config()) {
         Ok(())
     } else {
         Err(ApiError::PkiNotEnabled)
@@ -46,7 +46,7 @@ pub fn require_active(state: &AppState) -> Result<(), ApiError> {
 
 fn password(state: &AppState) -> Result<String, ApiError> {
     state
-        .config
+        .config()
         .pki_ca_password
         .as_ref()
         .map(|s| String::from_utf8_lossy(s.expose()).into_owned())
@@ -107,7 +107,7 @@ pub async fn make_ca(state: &AppState, cn: String) -> Result<(Arc<Ca>, CaRow), A
         return Err(ApiError::CaExists);
     }
     let password = password(state)?;
-    let days = state.config.pki_ca_days;
+    let days = state.config().pki_ca_days;
     let name = cn.clone();
     let (ca, made) = blocking(move || pki::create_ca(&name, days, &password))
         .await?
@@ -235,7 +235,7 @@ pub async fn sign(
     csr: Option<String>,
     cn: Option<String>,
 ) -> Result<Issued, ApiError> {
-    let days = state.config.pki_cert_days;
+    let days = state.config().pki_cert_days;
     blocking(move || {
         let subject = csr.as_deref().map_or(Subject::NewKey, Subject::Csr);
         pki::issue(&ca, subject, cn.as_deref(), days)
@@ -276,7 +276,7 @@ pub async fn record(
             })
         })
         .await?
-        .map_err(|r| super::upload::refused(r, &state.config))?;
+        .map_err(|r| super::upload::refused(r, &state.config()))?;
     state.standings.forget();
     state.metrics.certificate_issued();
     if let Some(fp) = Fingerprint::parse(&issued.fingerprint) {
@@ -302,7 +302,7 @@ pub async fn record(
 /// # Errors
 /// Storage failed.
 pub async fn status(state: &AppState) -> Result<Response<Body>, ApiError> {
-    if !pki_active(&state.config) {
+    if !pki_active(&state.config()) {
         return Ok(json(StatusCode::OK, &json!({"enabled": false})));
     }
     let doc = match state.store.lookup(rows::ca).await? {
@@ -333,7 +333,7 @@ pub async fn create_ca(
     let body = json_body(req).await?;
     let cn = common_name(&body)?.unwrap_or_else(|| DEFAULT_CA_NAME.to_owned());
     let (_, ca) = make_ca(state, cn).await?;
-    let prefix = &state.config.url_prefix;
+    let prefix = &state.config().url_prefix;
     Ok(json(
         StatusCode::CREATED,
         &json!({

@@ -19,7 +19,7 @@ use crate::store::pki::Kind;
 /// 400 proof-of-work or a bad request, 404 PKI off, 500 without `pki_ca_password`.
 pub async fn register(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
     pki::require_active(state)?;
-    let spend = challenge::demand_at(state, req.headers(), state.config.register_pow).await?;
+    let spend = challenge::demand_at(state, req.headers(), state.config().register_pow).await?;
     let body = pki::json_body(req).await?;
     let csr = pki::csr(&body)?;
     // Named by the body, else by the signing request, else by a random UUID.

@@ -197,7 +197,7 @@ impl<'a> ShortDoc<'a> {
 /// # Errors
 /// The reference's 400s (no URL, scheme, host, length, proof-of-work) and 429s.
 pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<Body>, ApiError> {
-    let cfg = &state.config;
+    let cfg = &state.config();
     let caller = access::caller(state, req.ctx).await?;
     let verdict = upload::count_rate(state, req.ctx, &caller)?;
     let spend = challenge::demand(state, req.headers()).await?;
@@ -227,7 +227,7 @@ pub async fn create(state: &AppState, req: &mut Request<'_>) -> Result<Response<
 /// The target URL of a creation body: the `url` string of JSON, or the raw text without
 /// the whitespace around it (as `echo URL | curl --data-binary @-` sends it).
 async fn read_target(state: &AppState, req: &mut Request<'_>) -> Result<String, ApiError> {
-    let max = state.config.short_url_max;
+    let max = state.config().short_url_max;
     let too_long = ApiError::BadTarget {
         refused: target::Refused::TooLong,
         max,
@@ -273,7 +273,7 @@ async fn insert(
     owner_token: Option<&str>,
     verdict: Option<&Verdict>,
 ) -> Result<Response<Body>, ApiError> {
-    let cfg = &state.config;
+    let cfg = &state.config();
     let (window, max) = (
         cfg.dedup_window.secs_i64(),
         i64::try_from(cfg.dedup_max).unwrap_or(i64::MAX),
@@ -336,7 +336,7 @@ pub async fn info(
     drop(settled);
     Ok(json(
         StatusCode::OK,
-        &ShortDoc::info(&s, &state.config.url_prefix),
+        &ShortDoc::info(&s, &state.config().url_prefix),
     ))
 }
 
@@ -367,7 +367,7 @@ pub async fn list(state: &AppState, req: &mut Request<'_>) -> Result<Response<Bo
         .map(|s| state.redirects.current(s))
         .collect();
     drop(settled);
-    let prefix = &state.config.url_prefix;
+    let prefix = &state.config().url_prefix;
     let urls: Vec<ShortDoc<'_>> = rows.iter().map(|s| ShortDoc::info(s, prefix)).collect();
     Ok(json(
         StatusCode::OK,

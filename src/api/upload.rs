@@ -50,9 +50,9 @@ impl Limit {
     ) -> Result<Limit, ApiError> {
         let authenticated = caller.authenticated();
         let max_size = if authenticated {
-            state.config.max_auth
+            state.config().max_auth
         } else {
-            state.config.max_anon
+            state.config().max_anon
         };
         let limit = Limit {
             max_size,
@@ -162,7 +162,7 @@ pub async fn admit(
     raw: Bytes,
 ) -> Result<Admitted, ApiError> {
     let declared_type = header_str(headers, header::CONTENT_TYPE).map(str::to_owned);
-    let cfg = Arc::clone(&state.config);
+    let cfg = Arc::clone(&state.config());
     if raw.len() <= INLINE_WORK {
         examine(&cfg, declared_type.as_deref(), raw)
     } else {

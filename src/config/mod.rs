@@ -5,6 +5,7 @@
 //! opens sockets or logs: warnings are returned to the caller.
 
 mod layers;
+mod reload;
 mod types;
 mod validate;
 
@@ -17,6 +18,7 @@ use tokio_listener::ListenerAddress;
 
 use crate::cli::Cli;
 
+pub use reload::{RESTART_ONLY, Reloaded, reload};
 pub use types::{
     AuditTarget, LogFormat, LogLevel, LogTarget, Seconds, Secret, SocketMode, TrustedProxy,
 };

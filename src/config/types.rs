@@ -155,6 +155,12 @@ impl<'de> Deserialize<'de> for Seconds {
 pub struct Secret(#[serde(deserialize_with = "de_lenient_string")] String);
 
 impl Secret {
+    /// A secret holding `value`.
+    #[must_use]
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The secret's bytes, for constant-time comparison.
     #[must_use]
     pub fn expose(&self) -> &[u8] {

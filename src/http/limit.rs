@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 
 use super::peer::client_network;
 use crate::config::Config;
@@ -44,10 +46,11 @@ struct Windows {
 
 /// Counts creations per client address in fixed windows.
 pub struct RateLimiter {
-    enabled: bool,
-    max: u64,
-    auth_mult: u64,
-    window: i64,
+    // Atomics: a reload changes them while requests are counted.
+    enabled: AtomicBool,
+    max: AtomicU64,
+    auth_mult: AtomicU64,
+    window: AtomicI64,
     ipv6_prefix: u8,
     cap: usize,
     windows: Mutex<Windows>,
@@ -58,27 +61,39 @@ impl RateLimiter {
     /// `rate_ipv6_prefix`.
     #[must_use]
     pub fn new(cfg: &Config) -> RateLimiter {
-        RateLimiter {
-            enabled: cfg.rate_limit,
-            max: cfg.rate_max,
-            auth_mult: cfg.rate_auth_mult.max(1),
-            window: cfg.rate_window.secs_i64(),
+        let limiter = RateLimiter {
+            enabled: AtomicBool::default(),
+            max: AtomicU64::default(),
+            auth_mult: AtomicU64::default(),
+            window: AtomicI64::default(),
             ipv6_prefix: cfg.rate_ipv6_prefix.min(128),
             cap: MAX_TRACKED,
             windows: Mutex::new(Windows::default()),
-        }
+        };
+        limiter.reconfigure(cfg);
+        limiter
+    }
+
+    /// Takes `rate_limit`, `rate_max`, `rate_auth_mult` and `rate_window` from `cfg`; the
+    /// windows counted so far stay. `rate_ipv6_prefix` keeps the value it started with.
+    pub fn reconfigure(&self, cfg: &Config) {
+        self.max.store(cfg.rate_max, Relaxed);
+        self.auth_mult.store(cfg.rate_auth_mult.max(1), Relaxed);
+        self.window.store(cfg.rate_window.secs_i64(), Relaxed);
+        self.enabled.store(cfg.rate_limit, Relaxed);
     }
 
     /// Counts one request from `client`; `None` when rate limiting is off. Takes time
     /// independent of how many addresses are tracked: ended windows go in [`Self::prune`].
     pub fn check(&self, client: &str, authenticated: bool, now: i64) -> Option<Verdict> {
-        if !self.enabled {
+        if !self.enabled.load(Relaxed) {
             return None;
         }
+        let (max, window) = (self.max.load(Relaxed), self.window.load(Relaxed));
         let limit = if authenticated {
-            self.max.saturating_mul(self.auth_mult)
+            max.saturating_mul(self.auth_mult.load(Relaxed))
         } else {
-            self.max
+            max
         };
         let key = self.key(client);
         let mut windows = self.lock();
@@ -88,7 +103,7 @@ impl RateLimiter {
         } else {
             overflow
         };
-        if now >= entry.0 + self.window {
+        if now >= entry.0 + window {
             *entry = (now, 0);
         }
         let allowed = entry.1 < limit;
@@ -99,13 +114,13 @@ impl RateLimiter {
             allowed,
             limit,
             remaining: limit.saturating_sub(entry.1),
-            reset: entry.0 + self.window,
+            reset: entry.0 + window,
         })
     }
 
     /// Drops the windows that have ended by `now`; run on a timer, not per request.
     pub fn prune(&self, now: i64) {
-        let window = self.window;
+        let window = self.window.load(Relaxed);
         self.lock()
             .tracked
             .retain(|_, (start, _)| now < *start + window);

@@ -6,6 +6,8 @@
 //! passes. Pure: no clock (callers pass `now`), a mutex around three numbers.
 
 use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64};
 
 /// Two fixed windows: the current one's start and count, and the previous one's count.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,11 +20,12 @@ struct Windows {
 /// The server-wide creation counter and the difficulty it implies.
 #[derive(Debug)]
 pub struct AntiFlood {
-    base: u8,
-    threshold: u64,
-    window: i64,
-    step: u8,
-    max: u8,
+    // Atomics: a reload changes them while creations are counted.
+    base: AtomicU8,
+    threshold: AtomicU64,
+    window: AtomicI64,
+    step: AtomicU8,
+    max: AtomicU8,
     windows: Mutex<Windows>,
 }
 
@@ -31,68 +34,67 @@ impl AntiFlood {
     /// creations in `window` seconds, up to `max` bits; off when `threshold` is 0.
     #[must_use]
     pub fn new(base: u8, threshold: u64, window: i64, step: u8, max: u8) -> AntiFlood {
-        AntiFlood {
-            base,
-            threshold,
-            window: window.max(1),
-            step,
-            max,
+        let flood = AntiFlood {
+            base: AtomicU8::default(),
+            threshold: AtomicU64::default(),
+            window: AtomicI64::default(),
+            step: AtomicU8::default(),
+            max: AtomicU8::default(),
             windows: Mutex::new(Windows::default()),
-        }
+        };
+        flood.reconfigure(base, threshold, window, step, max);
+        flood
+    }
+
+    /// New settings, as for [`AntiFlood::new`]; the creations counted so far stay.
+    pub fn reconfigure(&self, base: u8, threshold: u64, window: i64, step: u8, max: u8) {
+        self.base.store(base, Relaxed);
+        self.threshold.store(threshold, Relaxed);
+        self.window.store(window.max(1), Relaxed);
+        self.step.store(step, Relaxed);
+        self.max.store(max, Relaxed);
     }
 
     /// Counts one creation at `now`.
     pub fn record(&self, now: i64) {
-        if self.threshold == 0 {
+        if self.threshold.load(Relaxed) == 0 {
             return;
         }
+        let window = self.window.load(Relaxed);
         let mut w = self.lock();
-        self.roll(&mut w, now);
+        roll(&mut w, now, window);
         w.current += 1;
     }
 
     /// The difficulty of a challenge issued at `now`: the base, raised for the load.
     #[must_use]
     pub fn difficulty(&self, now: i64) -> u8 {
-        if self.threshold == 0 || self.base == 0 {
-            return self.base;
+        let (base, threshold) = (self.base.load(Relaxed), self.threshold.load(Relaxed));
+        if threshold == 0 || base == 0 {
+            return base;
         }
+        let window = self.window.load(Relaxed);
         let rate = {
             let mut w = self.lock();
-            self.roll(&mut w, now);
-            let left = self.window - (now - w.start).clamp(0, self.window);
+            roll(&mut w, now, window);
+            let left = window - (now - w.start).clamp(0, window);
             // The previous window's share of the sliding window that ends now.
             let carried = u128::from(w.previous) * u128::try_from(left).unwrap_or(0)
-                / u128::try_from(self.window).unwrap_or(1);
+                / u128::try_from(window).unwrap_or(1);
             u64::try_from(carried).unwrap_or(u64::MAX) + w.current
         };
         // One step per threshold exceeded: (T, 2T] is one, (2T, 3T] two, and so on.
-        let exceeded = rate.saturating_sub(1) / self.threshold;
-        let raised = u64::from(self.base)
-            .saturating_add(exceeded.saturating_mul(u64::from(self.step)))
-            .min(u64::from(self.max.max(self.base)));
-        u8::try_from(raised).unwrap_or(self.base)
+        let exceeded = rate.saturating_sub(1) / threshold;
+        let raised = u64::from(base)
+            .saturating_add(exceeded.saturating_mul(u64::from(self.step.load(Relaxed))))
+            .min(u64::from(self.max.load(Relaxed).max(base)));
+        u8::try_from(raised).unwrap_or(base)
     }
 
     /// The configured difficulty, before any raise.
     #[must_use]
     pub fn base(&self) -> u8 {
-        self.base
-    }
-
-    /// Moves the windows on to the one holding `now`.
-    fn roll(&self, w: &mut Windows, now: i64) {
-        let elapsed = now - w.start;
-        if elapsed < self.window {
-            return;
-        }
-        w.previous = if elapsed < 2 * self.window {
-            w.current
-        } else {
-            0
-        };
-        w.current = 0;
-        w.start = now - elapsed % self.window;
+        self.base.load(Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
@@ -100,6 +102,17 @@ impl AntiFlood {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Moves the windows on to the one holding `now`.
+fn roll(w: &mut Windows, now: i64, window: i64) {
+    let elapsed = now - w.start;
+    if elapsed < window {
+        return;
+    }
+    w.previous = if elapsed < 2 * window { w.current } else { 0 };
+    w.current = 0;
+    w.start = now - elapsed % window;
 }
 
 #[cfg(test)]

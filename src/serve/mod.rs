@@ -98,9 +98,9 @@ pub async fn serve(
     let activity = Arc::new(Activity::default());
     let tasks = TaskTracker::new();
     let per_address = PerAddress::new(
-        state.config.max_connections_per_ip,
-        &state.config.trusted_proxies,
-        state.config.rate_ipv6_prefix,
+        state.config().max_connections_per_ip,
+        &state.config().trusted_proxies,
+        state.config().rate_ipv6_prefix,
     );
     let (conn_tx, mut conn_rx) = mpsc::channel::<Accepted>(64);
     for bound in listeners {
@@ -238,7 +238,7 @@ fn spawn_connection(
         permit,
         slot,
     } = accepted;
-    let timeout = Some(state.config.write_timeout)
+    let timeout = Some(state.config().write_timeout)
         .filter(|t| !t.is_zero())
         .map(crate::config::Seconds::duration);
     let remote = Remote::new(peer);

@@ -316,7 +316,7 @@ pub async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight();
-    let ctx = Ctx::new(req.headers(), remote, &state.config);
+    let ctx = Ctx::new(req.headers(), remote, &state.config());
     let (head, body) = req.into_parts();
     // Handlers take the head; the log line keeps these (the URI by a shared-bytes clone).
     let method = head.method.clone();
@@ -378,7 +378,7 @@ async fn route_and_dispatch(
     req: &mut Request<'_>,
     matched: &mut Option<usize>,
 ) -> Result<Response<Body>, ApiError> {
-    let path = strip_prefix(path, &state.config.url_prefix).ok_or(ApiError::NotFound)?;
+    let path = strip_prefix(path, &state.config().url_prefix).ok_or(ApiError::NotFound)?;
     let mut segments = [""; MAX_SEGMENTS];
     let count = split(path, &mut segments).ok_or(ApiError::NotFound)?;
     let segments = &segments[..count];
