@@ -1,8 +1,10 @@
 //! The SQLite store: opening with PRAGMAs and migrations, a pool of read-only connections
 //! (lookups on the calling thread, scans on the blocking pool) that keep their snapshot until
-//! the next commit, and one writer thread that group-commits. The only module that imports
-//! rusqlite; it returns domain values, never HTTP types.
+//! the next commit (ours, or one another process made, once noticed), and one writer thread
+//! that group-commits. The only module that imports rusqlite; it returns domain values,
+//! never HTTP types.
 
+pub mod backup;
 pub mod cache;
 mod dedup;
 pub mod paste;
@@ -125,6 +127,16 @@ pub fn insert_fresh(
 type Finish = Box<dyn FnOnce(Result<(), Error>) + Send>;
 /// A write job. It is handed the connection, or the reason its batch cannot run.
 type Job = Box<dyn FnOnce(Result<&Connection, Error>) -> (bool, Finish) + Send>;
+/// The answer to a probe for commits made by other connections.
+type Probe = oneshot::Sender<Result<bool, Error>>;
+
+/// What the writer thread is asked to do.
+enum Message {
+    /// Run a write job in the next batch.
+    Write(Job),
+    /// Say whether another connection committed since the last probe.
+    Probe(Probe),
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -136,11 +148,12 @@ struct Inner {
     path: PathBuf,
     /// (device, inode) of the database file when opened.
     file_id: (u64, u64),
-    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<mpsc::Sender<Message>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Reader>>,
     reader_permits: Semaphore,
-    /// Commits made by the writer; a reader's snapshot is current while this is unchanged.
+    /// Commits made by the writer, plus one for each time commits by another connection
+    /// were noticed; a reader's snapshot is current while this is unchanged.
     commits: AtomicU64,
 }
 
@@ -179,6 +192,7 @@ impl Store {
         // (FAST would leave those behind).
         conn.execute_batch("PRAGMA secure_delete = ON;")?;
         schema::migrate(&mut conn)?;
+        let version = data_version(&conn)?;
         // Opened now, before privileges are dropped: the directory may not let the new
         // user in.
         let readers = (0..READERS)
@@ -201,7 +215,7 @@ impl Store {
         let shared = Arc::clone(&inner);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(&conn, rx, &shared))
+            .spawn(move || writer_loop(&conn, version, rx, &shared))
             .map_err(|e| Error::Join(e.to_string()))?;
         *lock(&inner.writer_thread) = Some(thread);
         Ok(Store { inner })
@@ -288,7 +302,30 @@ impl Store {
             (ok, finish)
         });
         let sender = lock(&self.inner.writer).clone().ok_or(Error::Closed)?;
-        sender.send(job).await.map_err(|_| Error::Closed)?;
+        sender
+            .send(Message::Write(job))
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Asks whether another connection (`flaskpaste admin`, another process) committed since
+    /// the last call; if so, counts that as a commit, so that readers drop their snapshots
+    /// and everything cached by [`Store::commits`] is read again. `Ok(true)` when it did.
+    ///
+    /// The writer's own `PRAGMA data_version` answers: it changes with every commit made by
+    /// another connection and never with the writer's own, so local writes cost nothing
+    /// here. The check runs on the writer thread between batches.
+    ///
+    /// # Errors
+    /// The pragma failed, or [`Error::Closed`].
+    pub async fn notice_external_writes(&self) -> Result<bool, Error> {
+        let (reply, answer) = oneshot::channel();
+        let sender = lock(&self.inner.writer).clone().ok_or(Error::Closed)?;
+        sender
+            .send(Message::Probe(reply))
+            .await
+            .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
     }
 
@@ -461,8 +498,9 @@ impl Inner {
 /// A read-only connection and the read transaction it keeps open between uses.
 ///
 /// Beginning and ending a read transaction costs more than a lookup by key, so a reader
-/// keeps its snapshot for as long as no commit has been made since it began. Only this
-/// process's writer writes the database, so its commit count says when that is.
+/// keeps its snapshot for as long as no commit has been made since it began. The commit
+/// count says when that is: the writer's commits, and those of other processes once
+/// [`Store::notice_external_writes`] has seen them.
 struct Reader {
     conn: Connection,
     /// The commit count when the open read transaction began; `None` without one.
@@ -617,24 +655,64 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The writer: takes every queued job, runs each in its own savepoint inside one
-/// transaction, commits once, then answers them all (group commit).
-fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Job>, inner: &Inner) {
+/// transaction, commits once, then answers them all (group commit). Answers probes between
+/// batches; `version` is the connection's `PRAGMA data_version` when last probed.
+fn writer_loop(
+    conn: &Connection,
+    mut version: i64,
+    mut rx: mpsc::Receiver<Message>,
+    inner: &Inner,
+) {
     while let Some(first) = rx.blocking_recv() {
-        run_batch(conn, first, &mut rx, inner);
+        let probes = match first {
+            Message::Write(job) => run_batch(conn, job, &mut rx, inner),
+            Message::Probe(reply) => vec![reply],
+        };
+        for reply in probes {
+            let _ = reply.send(probe(conn, &mut version, inner));
+        }
     }
 }
 
+/// Whether another connection committed since `version` was read; if so, counts a commit
+/// and lets idle readers go, as after a batch of our own.
+fn probe(conn: &Connection, version: &mut i64, inner: &Inner) -> Result<bool, Error> {
+    let now = data_version(conn)?;
+    if now == *version {
+        return Ok(false);
+    }
+    *version = now;
+    inner.commits.fetch_add(1, Ordering::Release);
+    inner.release_idle_readers();
+    Ok(true)
+}
+
+/// The connection's `PRAGMA data_version`: changed by every commit of another connection.
+fn data_version(conn: &Connection) -> Result<i64, Error> {
+    Ok(conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Runs `first` and every job that arrives while the batch runs, then commits them all.
-fn run_batch(conn: &Connection, first: Job, rx: &mut mpsc::Receiver<Job>, inner: &Inner) {
+/// Returns the probes that arrived meanwhile, to be answered after the commit.
+fn run_batch(
+    conn: &Connection,
+    first: Job,
+    rx: &mut mpsc::Receiver<Message>,
+    inner: &Inner,
+) -> Vec<Probe> {
+    let mut probes = Vec::new();
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         let (_, finish) = first(Err(Error::Batch(e.to_string())));
         finish(Ok(()));
-        return;
+        return probes;
     }
     let mut finishes: Vec<(Finish, Result<(), String>)> = vec![run_job(conn, first)];
     while finishes.len() < MAX_BATCH {
         match rx.try_recv() {
-            Ok(job) => finishes.push(run_job(conn, job)),
+            Ok(Message::Write(job)) => finishes.push(run_job(conn, job)),
+            Ok(Message::Probe(reply)) => probes.push(reply),
             Err(_) => break,
         }
     }
@@ -649,6 +727,7 @@ fn run_batch(conn: &Connection, first: Job, rx: &mut mpsc::Receiver<Job>, inner:
     for (finish, status) in finishes {
         finish(status.and(commit.clone()).map_err(Error::Batch));
     }
+    probes
 }
 
 /// Runs one job in a savepoint; a failing (or panicking) job is rolled back alone. The
@@ -673,6 +752,8 @@ fn run_job(conn: &Connection, job: Job) -> (Finish, Result<(), String>) {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::OptionalExtension;
+
     use super::*;
 
     fn table(store: &Store) -> impl Future<Output = Result<(), Error>> + '_ {
@@ -856,6 +937,53 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn commits_by_another_connection_are_noticed_and_end_stale_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = Store::open(&path).unwrap();
+        table(&store).await.unwrap();
+        store
+            .write(|c| Ok(c.execute("INSERT INTO t (id, v) VALUES (1, 'x')", [])?))
+            .await
+            .unwrap();
+        let value = || {
+            store.lookup(|c| {
+                Ok(c.query_row("SELECT v FROM t WHERE id = 1", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?)
+            })
+        };
+        assert_eq!(value().await.unwrap().as_deref(), Some("x"));
+        assert!(!store.notice_external_writes().await.unwrap());
+        // Our own commits are not another connection's.
+        store
+            .write(|c| Ok(c.execute("INSERT INTO t (id, v) VALUES (2, 'y')", [])?))
+            .await
+            .unwrap();
+        assert!(!store.notice_external_writes().await.unwrap());
+        assert_eq!(value().await.unwrap().as_deref(), Some("x"));
+
+        let other = Connection::open(&path).unwrap();
+        other.execute("DELETE FROM t WHERE id = 1", []).unwrap();
+        // The reader's snapshot predates the delete: without a probe it still sees the row.
+        assert_eq!(value().await.unwrap().as_deref(), Some("x"));
+        let generation = store.commits();
+        assert!(store.notice_external_writes().await.unwrap());
+        assert!(
+            store.commits() > generation,
+            "caches keyed by commits stay valid"
+        );
+        assert_eq!(value().await.unwrap(), None);
+        assert!(!store.notice_external_writes().await.unwrap());
+        store.close().await.unwrap();
+        assert!(matches!(
+            store.notice_external_writes().await,
+            Err(Error::Closed)
+        ));
     }
 
     #[tokio::test]
