@@ -20,6 +20,8 @@ use crate::{logging, notify, privdrop};
 
 /// Scrapers served at once on the metrics listeners.
 const METRICS_CONNECTIONS: usize = 16;
+/// How often the daemon looks for commits made by another process (`flaskpaste admin`).
+const EXTERNAL_WRITES_PERIOD: Duration = Duration::from_secs(1);
 
 /// Why the daemon could not start (or ran into a fatal error); each maps to a sysexits code.
 #[derive(Debug, thiserror::Error)]
@@ -244,6 +246,7 @@ async fn lifecycle(
         shutdown.clone(),
     ));
     tasks.spawn(check_usage(store.clone()));
+    tasks.spawn(notice_external_writes(Arc::clone(&state), shutdown.clone()));
     tasks.spawn(crate::sweep::write_redirects(
         Arc::clone(&state),
         shutdown.clone(),
@@ -417,6 +420,35 @@ async fn check_usage(store: Store) {
     }
     if let Err(e) = store.write(usage::rebuild).await {
         tracing::error!("recounting the stored-bytes figures: {e}");
+    }
+}
+
+/// Every [`EXTERNAL_WRITES_PERIOD`], asks the store whether another process (`flaskpaste
+/// admin`) committed; if so, the store has already ended its snapshots and cached pastes,
+/// and the trust cache is dropped here, so a deleted paste or a revoked certificate stops
+/// counting within a period.
+async fn notice_external_writes(state: Arc<AppState>, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(EXTERNAL_WRITES_PERIOD);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => match state.store.notice_external_writes().await {
+                Ok(changed) => {
+                    if changed {
+                        state.standings.forget();
+                    }
+                    failing = false;
+                }
+                // Once per run of failures: the health check reports a broken store.
+                Err(e) if !failing => {
+                    tracing::warn!("checking for writes by other processes: {e}");
+                    failing = true;
+                }
+                Err(_) => {}
+            },
+        }
     }
 }
 
