@@ -1,10 +1,11 @@
-//! Command-line flags of the daemon. Parses only: no figment, no I/O beyond printing usage.
+//! Command-line flags of the daemon and the `admin` subcommands. Parses only: no figment, no
+//! I/O beyond printing usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tokio_listener::ListenerAddress;
 
 /// The daemon's command line, as pinned by interface.md.
@@ -30,6 +31,85 @@ pub struct Cli {
     /// Print version, enabled features and compiled-in paths
     #[arg(long, short = 'V')]
     pub version: bool,
+
+    /// Instead of serving: administer the database offline (safe while the daemon runs)
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Administer the database the configuration names (safe while the daemon runs)
+    Admin(AdminArgs),
+}
+
+/// `flaskpaste admin [--json] ACTION`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Print one JSON object instead of text (errors too); before or after the action
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// The actions of `flaskpaste admin`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Action {
+    /// Count live pastes, short URLs and certificates; sizes of the database files
+    Stats,
+    /// List live pastes, newest first (the filters of GET /pastes)
+    List(ListArgs),
+    /// Show one paste's metadata
+    Show {
+        /// Paste id
+        id: String,
+    },
+    /// Delete one paste
+    Delete {
+        /// Paste id
+        id: String,
+    },
+    /// Delete expired pastes and short URLs now
+    Purge,
+    /// Revoke a certificate the PKI issued
+    Revoke {
+        /// Certificate serial (hex)
+        serial: String,
+    },
+    /// Write a consistent, verified copy of the database to a new file
+    Backup {
+        /// Where the copy goes; must not exist
+        path: PathBuf,
+    },
+    /// Check the database's integrity
+    Check,
+}
+
+/// Filters and page of `admin list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ListArgs {
+    /// Only pastes of this certificate fingerprint
+    #[arg(long, value_name = "SHA1")]
+    pub owner: Option<String>,
+    /// Only MIME types matching this glob, e.g. image/*
+    #[arg(long = "type", value_name = "GLOB")]
+    pub mime_type: Option<String>,
+    /// Only pastes created after this Unix time
+    #[arg(long, value_name = "UNIX_TIME")]
+    pub after: Option<i64>,
+    /// Only pastes created before this Unix time
+    #[arg(long, value_name = "UNIX_TIME")]
+    pub before: Option<i64>,
+    /// At most this many
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
+    pub limit: i64,
+    /// Skip this many
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    pub offset: i64,
 }
 
 /// Parses `std::env::args`. On `--help` the usage is printed and `Err(0)` returned;
@@ -50,14 +130,22 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args).map_err(|err| {
+    let report = |err: clap::Error| {
         // Printing can only fail on a closed stdout/stderr; the exit code still tells.
         let _ = err.print();
         match err.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
             _ => ExitCode::from(64),
         }
-    })
+    };
+    let cli = Cli::try_parse_from(args).map_err(report)?;
+    if cli.command.is_some() && (!cli.listen.is_empty() || cli.check_config || cli.version) {
+        return Err(report(Cli::command().error(
+            ErrorKind::ArgumentConflict,
+            "--listen, --check-config and --version cannot be used with admin",
+        )));
+    }
+    Ok(cli)
 }
 
 /// Parses one listen address as interface.md lists them.
@@ -108,6 +196,92 @@ mod tests {
             "",
         ] {
             assert!(parse_listen(s).is_err(), "{s}");
+        }
+    }
+
+    fn admin(args: &[&str]) -> AdminArgs {
+        let cli = parse_from(["flaskpaste", "--config", "/f.toml"].iter().chain(args)).unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("/f.toml")));
+        match cli.command {
+            Some(Command::Admin(a)) => a,
+            None => panic!("no admin subcommand in {args:?}"),
+        }
+    }
+
+    #[test]
+    fn admin_actions_parse_with_json_before_or_after() {
+        let a = admin(&["admin", "stats"]);
+        assert_eq!((a.action, a.json), (Action::Stats, false));
+        let a = admin(&["admin", "--json", "show", "abcdef"]);
+        assert_eq!(
+            (a.action, a.json),
+            (
+                Action::Show {
+                    id: "abcdef".into()
+                },
+                true
+            )
+        );
+        let a = admin(&["admin", "delete", "abcdef", "--json"]);
+        assert_eq!(
+            (a.action, a.json),
+            (
+                Action::Delete {
+                    id: "abcdef".into()
+                },
+                true
+            )
+        );
+        let a = admin(&["admin", "backup", "/b.db"]);
+        assert_eq!(
+            a.action,
+            Action::Backup {
+                path: "/b.db".into()
+            }
+        );
+        assert_eq!(
+            admin(&["admin", "revoke", "0a"]).action,
+            Action::Revoke {
+                serial: "0a".into()
+            }
+        );
+        for (word, action) in [("purge", Action::Purge), ("check", Action::Check)] {
+            assert_eq!(admin(&["admin", word]).action, action);
+        }
+        let a = admin(&[
+            "admin", "list", "--type", "image/*", "--after", "5", "--limit", "3",
+        ]);
+        assert_eq!(
+            a.action,
+            Action::List(ListArgs {
+                mime_type: Some("image/*".into()),
+                after: Some(5),
+                limit: 3,
+                ..ListArgs::default()
+            })
+        );
+        let plain = admin(&["admin", "list"]).action;
+        assert!(matches!(plain, Action::List(l) if l.limit == 100 && l.offset == 0));
+        assert!(parse_from(["flaskpaste"]).unwrap().command.is_none());
+    }
+
+    #[test]
+    fn unknown_words_and_admin_with_serving_flags_are_usage_errors() {
+        for args in [
+            &["flaskpaste", "serve"][..],
+            &["flaskpaste", "admin"],
+            &["flaskpaste", "admin", "frobnicate"],
+            &["flaskpaste", "admin", "show"],
+            &["flaskpaste", "admin", "stats", "extra"],
+            &["flaskpaste", "admin", "list", "--limit", "0"],
+            &["flaskpaste", "--listen", "/a.sock", "admin", "stats"],
+            &["flaskpaste", "--check-config", "admin", "check"],
+        ] {
+            assert_eq!(
+                parse_from(args).unwrap_err(),
+                ExitCode::from(64),
+                "{args:?}"
+            );
         }
     }
 

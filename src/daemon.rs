@@ -1,5 +1,6 @@
 //! The daemon's life, in order: load config → bind → open store → drop privileges → READY →
-//! serve → drain → close store → unlink our sockets. Owns signals and the exit code.
+//! serve → drain → close store → unlink our sockets; or, for `admin`, load config → run the
+//! admin action. Owns signals and the exit code.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,13 +11,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::AppState;
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::listen::{self, Listeners};
 use crate::metrics::Metrics;
 use crate::serve::{self as server, Endpoint, Limits};
 use crate::store::Store;
-use crate::{logging, notify, privdrop};
+use crate::{admin, logging, notify, privdrop};
 
 /// Scrapers served at once on the metrics listeners.
 const METRICS_CONNECTIONS: usize = 16;
@@ -77,6 +78,19 @@ pub fn run(cli: Cli) -> Result<(), StartupError> {
     }
     let loaded = config::load(&cli).map_err(|e| StartupError::Config(e.to_string()))?;
     let config = loaded.config;
+    if let Some(Command::Admin(args)) = &cli.command {
+        for warning in &loaded.warnings {
+            let _ = writeln!(std::io::stderr(), "flaskpaste: warning: {warning}");
+        }
+        // Before logging, binding or dropping anything: a tool run beside the daemon.
+        return admin::run(args, &config).map_err(|e| match e {
+            admin::Error::Usage(text) => StartupError::Usage(text),
+            admin::Error::Open(text) => StartupError::CantCreate(text),
+            other @ (admin::Error::Check(_) | admin::Error::Failed(_)) => {
+                StartupError::Other(other.to_string())
+            }
+        });
+    }
     let target = privdrop::resolve(config.user.as_deref(), config.group.as_deref())
         .map_err(|e| StartupError::Config(e.to_string()))?;
     if cli.check_config {

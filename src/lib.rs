@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! main.rs          parse args, call daemon::run, return its sysexits code
-//! cli.rs           clap flags; no figment, no I/O
+//! cli.rs           clap flags and the admin subcommands; no figment, no I/O
 //! config/          Config + defaults + keys + redacted dump (mod.rs), figment layers and
 //!                  *_FILE / $CREDENTIALS_DIRECTORY secrets (layers.rs), value types and
 //!                  their serde, Seconds (types.rs), validation (validate.rs); durations are
@@ -22,6 +22,9 @@
 //!                  ids parsed, 404/405), which GET / lists; scrape.rs: GET /metrics on the
 //!                  metrics_listen listeners
 //! sweep.rs         expiry timer: once at start, then every cleanup_interval
+//! admin/           `flaskpaste admin`: offline administration of an existing database
+//!                  through store/ (stats, list, show, delete, purge, revoke, check;
+//!                  backup.rs: the verified copy put into place; output.rs: text or JSON)
 //! api/             handlers, one file per resource (paste, pastes, info, health), and what
 //!                  they share: upload.rs (what may come in), access.rs (who may act),
 //!                  raw.rs (the raw response), document.rs (the paste document),
@@ -49,13 +52,14 @@
 //!
 //! ```text
 //! layer: daemon
-//! layer: serve sweep
+//! layer: serve sweep admin
 //! layer: api
 //! layer: http logging audit metrics listen notify privdrop
 //! layer: config security store pki
 //! layer: cli clock ids
 //! ```
 
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod cli;
