@@ -76,7 +76,16 @@ pub fn run(cli: Cli) -> Result<(), StartupError> {
     if cli.version {
         return print(&version_text());
     }
-    let loaded = config::load(&cli).map_err(|e| StartupError::Config(e.to_string()))?;
+    let loaded = config::load(&cli).map_err(|e| {
+        let err = StartupError::Config(e.to_string());
+        if let Some(Command::Admin(args)) = &cli.command
+            && args.json
+        {
+            // The exit code and stderr still tell if stdout cannot be written.
+            let _ = admin::output::print_error_message(&err.to_string());
+        }
+        err
+    })?;
     let config = loaded.config;
     if let Some(Command::Admin(args)) = &cli.command {
         for warning in &loaded.warnings {

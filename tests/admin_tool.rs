@@ -134,6 +134,16 @@ fn usage_errors_exit_64_and_a_missing_database_is_neither_opened_nor_created() {
 
     std::fs::write(&config, "no_such_key = 1\n").unwrap();
     assert_eq!(admin(&config, &["admin", "stats"]).code, 78);
+    let run = admin(&config, &["admin", "stats", "--json"]);
+    assert_eq!(run.code, 78);
+    assert!(
+        run.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_key"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]

@@ -45,6 +45,15 @@ pub fn print_error(err: &Error) -> Result<(), Error> {
     write(&format!("{object}\n"))
 }
 
+/// Prints `{"error": message}` on stdout: for failures before an action runs (a bad
+/// configuration) under `--json`.
+///
+/// # Errors
+/// Stdout cannot be written.
+pub fn print_error_message(message: &str) -> Result<(), Error> {
+    write(&format!("{}\n", json!({"error": message})))
+}
+
 fn write(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
