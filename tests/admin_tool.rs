@@ -415,3 +415,26 @@ async fn a_backup_taken_under_a_write_load_holds_every_acknowledged_paste() {
     );
     assert_eq!(run.json()["pastes"], held.len(), "{:?}", run.stdout);
 }
+
+#[tokio::test]
+async fn stats_show_the_quota_figures_and_check_finds_them_drifted() {
+    let d = Builder::new().toml("max_storage = 100000").spawn();
+    d.create(vec![b'q'; 1234], &[]).await;
+    let config = config_of(&d);
+    let stats = ok_json(&config, &["stats"]);
+    assert_eq!(stats["storage"]["bytes"], 1234, "{stats}");
+    assert_eq!(stats["storage"]["max_storage"], 100_000, "{stats}");
+    assert!(ok(&config, &["admin", "stats"]).contains("1234 of 100000 bytes"));
+    assert_eq!(ok_json(&config, &["check"])["ok"], true);
+
+    let c = rusqlite::Connection::open(d.path("pastes.db")).unwrap();
+    c.execute("UPDATE storage_usage SET bytes = 7 WHERE owner = ''", [])
+        .unwrap();
+    let run = admin(&config, &["admin", "check"]);
+    assert_eq!(run.code, 1, "{:?} {:?}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("7 kept, the pastes hold 1234"),
+        "{}",
+        run.stderr
+    );
+}

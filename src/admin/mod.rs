@@ -95,7 +95,7 @@ fn open(db: &Path) -> Result<Store, Error> {
 async fn act(action: &Action, store: &Store, config: &Config) -> Result<Report, Error> {
     let now = crate::clock::now();
     match action {
-        Action::Stats => show_stats(store, now).await,
+        Action::Stats => show_stats(store, now, config.max_storage).await,
         Action::List(args) => list(store, args, now).await,
         Action::Show { id } => show(store, id, now).await,
         Action::Delete { id } => delete(store, id).await,
@@ -106,14 +106,17 @@ async fn act(action: &Action, store: &Store, config: &Config) -> Result<Report, 
     }
 }
 
-async fn show_stats(store: &Store, now: i64) -> Result<Report, Error> {
-    let counts = store.read(move |c| stats::counts(c, now)).await?;
+async fn show_stats(store: &Store, now: i64, max_storage: u64) -> Result<Report, Error> {
+    let (counts, stored) = store
+        .read(move |c| Ok((stats::counts(c, now)?, store::usage::total(c)?)))
+        .await?;
     let files = store.sizes();
     let certs = counts.certificates;
     // The shape of GET /admin/stats.
     let json = json!({
         "pastes": {"count": counts.pastes, "bytes": counts.paste_bytes},
         "short_urls": {"count": counts.short_urls},
+        "storage": {"bytes": stored, "max_storage": max_storage},
         "database": {"bytes": files.database, "wal_bytes": files.wal},
         "certificates": {
             "issued": certs.issued, "active": certs.active, "revoked": certs.revoked
@@ -125,6 +128,13 @@ async fn show_stats(store: &Store, now: i64) -> Result<Report, Error> {
             format!("{} ({} bytes)", counts.pastes, counts.paste_bytes),
         ),
         ("short URLs", counts.short_urls.to_string()),
+        (
+            "storage",
+            match max_storage {
+                0 => format!("{stored} bytes (no max_storage)"),
+                max => format!("{stored} of {max} bytes (max_storage)"),
+            },
+        ),
         (
             "certificates",
             format!(

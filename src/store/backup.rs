@@ -67,6 +67,15 @@ pub fn problems(c: &Connection) -> Result<Vec<String>, Error> {
     for row in rows {
         found.push(row?);
     }
+    if found.is_empty() {
+        for (owner, kept, counted) in super::usage::verify(c)? {
+            found.push(format!(
+                "stored bytes of {}: {kept} kept, the pastes hold {counted} (the daemon \
+                 recounts them at its next start)",
+                owner.as_deref().unwrap_or("all pastes")
+            ));
+        }
+    }
     Ok(found)
 }
 
