@@ -15,12 +15,18 @@ macro_rules! usage_schema {
     ) WITHOUT ROWID;
     CREATE TRIGGER pastes_usage_insert AFTER INSERT ON pastes BEGIN
         UPDATE storage_usage SET bytes = bytes + NEW.size WHERE owner = '';
-        INSERT INTO storage_usage (owner, bytes) SELECT NEW.owner, NEW.size
-            WHERE NEW.owner IS NOT NULL
+    END;
+    CREATE TRIGGER pastes_usage_insert_owned AFTER INSERT ON pastes
+        WHEN NEW.owner IS NOT NULL BEGIN
+        INSERT INTO storage_usage (owner, bytes) VALUES (NEW.owner, NEW.size)
             ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
     END;
     CREATE TRIGGER pastes_usage_delete AFTER DELETE ON pastes BEGIN
-        UPDATE storage_usage SET bytes = bytes - OLD.size WHERE owner IN ('', OLD.owner);
+        UPDATE storage_usage SET bytes = bytes - OLD.size WHERE owner = '';
+    END;
+    CREATE TRIGGER pastes_usage_delete_owned AFTER DELETE ON pastes
+        WHEN OLD.owner IS NOT NULL BEGIN
+        UPDATE storage_usage SET bytes = bytes - OLD.size WHERE owner = OLD.owner;
         DELETE FROM storage_usage WHERE owner = OLD.owner AND bytes = 0;
     END;
     CREATE TRIGGER pastes_usage_update AFTER UPDATE OF size, owner ON pastes BEGIN
