@@ -71,26 +71,6 @@ mod with_pki {
     const PKI: &str =
         "pki_enabled = true\npki_ca_password = \"test-pass\"\nregister_pow = 0\naudit = \"log\"";
 
-    /// Registers (proof-of-work off), failing unless 200; returns the fingerprint.
-    #[expect(clippy::unwrap_used, reason = "test: any failure is the test's")]
-    async fn registered(d: &Daemon) -> String {
-        let resp = d
-            .send(
-                "POST",
-                "/register",
-                &[("content-type", "application/json")],
-                "{}",
-            )
-            .await;
-        assert_eq!(
-            resp.status,
-            200,
-            "{:?}",
-            String::from_utf8_lossy(&resp.body)
-        );
-        resp.header("x-fingerprint-sha1").unwrap().to_owned()
-    }
-
     async fn as_admin(d: &Daemon, admin: &str, method: &str, path: &str) -> Value {
         let resp = d
             .send(method, path, &[("x-ssl-client-sha1", admin)], "")
@@ -110,8 +90,8 @@ mod with_pki {
         // Before anyone registered there is no admin at all.
         anonymous_is_refused(&d).await;
         certificate_is_refused(&d, FP).await;
-        let admin = registered(&d).await;
-        let user = registered(&d).await;
+        let admin = d.registered().await;
+        let user = d.registered().await;
         anonymous_is_refused(&d).await;
         certificate_is_refused(&d, &user).await;
         certificate_is_refused(&d, OTHER_FP).await;
@@ -124,7 +104,7 @@ mod with_pki {
     #[tokio::test]
     async fn stats_count_pastes_short_urls_bytes_certificates_and_files() {
         let d = Builder::new().toml(PKI).spawn();
-        let admin = registered(&d).await;
+        let admin = d.registered().await;
         let v = as_admin(&d, &admin, "GET", "/admin/stats").await;
         assert_eq!(v["pastes"], json!({"count": 0, "bytes": 0}), "{v}");
         assert_eq!(v["short_urls"], json!({"count": 0}), "{v}");
@@ -144,7 +124,7 @@ mod with_pki {
             "{:?}",
             String::from_utf8_lossy(&short.body)
         );
-        registered(&d).await;
+        d.registered().await;
 
         let v = as_admin(&d, &admin, "GET", "/admin/stats").await;
         assert_eq!(v["pastes"], json!({"count": 2, "bytes": 1005}), "{v}");
@@ -170,7 +150,7 @@ mod with_pki {
             .toml(PKI)
             .toml("pow_difficulty = 2\npow_ttl = 1")
             .spawn();
-        let admin = registered(&d).await;
+        let admin = d.registered().await;
         let (token, solution) = d.solve().await;
         let brief = d
             .create(

@@ -296,21 +296,7 @@ async fn a_certificate_revoked_by_the_tool_stops_being_trusted_within_two_second
         .toml("pki_enabled = true\npki_ca_password = \"test-pass\"\nregister_pow = 0\naudit = \"log\"")
         .spawn();
     let cfg = config_of(&d);
-    let resp = d
-        .send(
-            "POST",
-            "/register",
-            &[("content-type", "application/json")],
-            "{}",
-        )
-        .await;
-    assert_eq!(
-        resp.status,
-        200,
-        "{:?}",
-        String::from_utf8_lossy(&resp.body)
-    );
-    let fp = resp.header("x-fingerprint-sha1").unwrap().to_owned();
+    let fp = d.registered().await;
     let cert = [("x-ssl-client-sha1", fp.as_str())];
     // Trusted, and its standing now cached by the daemon.
     for _ in 0..2 {

@@ -192,13 +192,6 @@ async fn register(d: &Daemon, body: &str, headers: &[(&str, &str)]) -> Resp {
     d.send("POST", "/register", &all, body).await
 }
 
-/// Registers (proof-of-work off), failing unless 200; returns the fingerprint.
-async fn registered(d: &Daemon) -> String {
-    let resp = register(d, "{}", &[]).await;
-    assert_eq!(resp.status, 200, "{}", text(&resp));
-    resp.header("x-fingerprint-sha1").unwrap().to_owned()
-}
-
 /// A solved `GET /register/challenge`: token and solution.
 async fn solve_register(d: &Daemon) -> (String, String) {
     let c = d.req("GET", "/register/challenge", &[]).await.json();
@@ -1053,8 +1046,8 @@ async fn registration_with_a_signing_request_answers_pem() {
 #[tokio::test]
 async fn registered_identities_are_trusted_and_the_first_is_admin() {
     let d = pki("").spawn();
-    let admin = registered(&d).await;
-    let user = registered(&d).await;
+    let admin = d.registered().await;
+    let user = d.registered().await;
 
     let v = d.create("by the admin", &[cert(&admin)]).await;
     assert_eq!(span(&v), 2_592_000, "{v}");
@@ -1153,7 +1146,7 @@ async fn registered_identities_are_trusted_and_the_first_is_admin() {
 #[tokio::test]
 async fn a_revoked_certificate_counts_as_anonymous() {
     let d = pki("").spawn();
-    let fp = registered(&d).await;
+    let fp = d.registered().await;
     assert_eq!(d.req("GET", "/pastes", &[cert(&fp)]).await.status, 200);
     let serial = serial_of(&d, &fp).await;
     let resp = d
@@ -1204,8 +1197,8 @@ async fn audit_events_go_to_syslog_as_authpriv_json() {
             sock.display().to_string()
         ))
         .spawn();
-    let admin = registered(&d).await;
-    let user = registered(&d).await;
+    let admin = d.registered().await;
+    let user = d.registered().await;
     let serial = serial_of(&d, &user).await;
     let resp = d
         .req("POST", &format!("/pki/revoke/{serial}"), &[cert(&admin)])
@@ -1306,9 +1299,9 @@ async fn a_missing_audit_socket_falls_back_to_the_log_with_one_warning() {
         ))
         .spawn();
     // The first registration makes the CA too; the second is a plain issuance.
-    registered(&d).await;
+    d.registered().await;
     let started = Instant::now();
-    let fp = registered(&d).await;
+    let fp = d.registered().await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

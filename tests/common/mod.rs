@@ -482,6 +482,26 @@ impl Daemon {
         (c["token"].as_str().unwrap().to_owned(), n.to_string())
     }
 
+    /// Registers through `POST /register` (its proof-of-work off), failing unless 200;
+    /// returns the new certificate's fingerprint.
+    pub async fn registered(&self) -> String {
+        let resp = self
+            .send(
+                "POST",
+                "/register",
+                &[("content-type", "application/json")],
+                "{}",
+            )
+            .await;
+        assert_eq!(
+            resp.status,
+            200,
+            "{:?}",
+            String::from_utf8_lossy(&resp.body)
+        );
+        resp.header("x-fingerprint-sha1").unwrap().to_owned()
+    }
+
     /// Creates a paste and returns its JSON, failing unless the answer is 201.
     pub async fn create(
         &self,
