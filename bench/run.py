@@ -4,6 +4,12 @@ a reference measured in the same run (a bare hyper server, raw rusqlite inserts)
 
 Usage: python3 bench/run.py [--seconds N] [--warmup N] [--rounds N]
 
+A database of a million pastes, built without the HTTP API by the daemon's own schema
+(about 10 s, 1.4 GB; kept outside the repository):
+
+    cargo build --release --example bench_fill
+    target/release/examples/bench_fill ~/.cache/flaskpaste-bench/million.db
+
 Needs wrk and taskset (Debian: wrk, util-linux). The server is pinned to CPU 0 and wrk to
 CPU 1. Not part of CI: figures depend on the machine.
 """
