@@ -413,19 +413,10 @@ pub struct ListQuery {
 /// # Errors
 /// SQLite errors.
 pub fn list(c: &Connection, q: &ListQuery, now: i64) -> Result<(Vec<Paste>, i64), Error> {
-    let filter = list_filter(q);
+    let (count, page) = list_sql(q);
     let args = params![now, q.owner, q.mime_glob, q.after, q.before];
-    let total: i64 = c.query_row(
-        &format!("SELECT count(*) FROM pastes WHERE {filter}"),
-        args,
-        |r| r.get(0),
-    )?;
-    let sql = format!(
-        "SELECT {} FROM pastes WHERE {filter} ORDER BY created_at DESC, rowid DESC \
-         LIMIT ?6 OFFSET ?7",
-        columns!()
-    );
-    let mut st = c.prepare(&sql)?;
+    let total: i64 = c.query_row(&count, args, |r| r.get(0))?;
+    let mut st = c.prepare(&page)?;
     let rows = st.query_map(
         params![
             now,
@@ -441,9 +432,9 @@ pub fn list(c: &Connection, q: &ListQuery, now: i64) -> Result<(Vec<Paste>, i64)
     Ok((rows.collect::<Result<_, _>>()?, total))
 }
 
-/// The WHERE clause of a listing; its parameters are `?1` now, then owner, MIME glob, after
-/// and before.
-fn list_filter(q: &ListQuery) -> String {
+/// The count and the page query of a listing. Parameters: `?1` now, then owner, MIME glob,
+/// after, before, and for the page limit and offset.
+fn list_sql(q: &ListQuery) -> (String, String) {
     // `owner = ?2` written out only with an owner: behind `?2 IS NULL OR` SQLite cannot
     // use the (owner, created_at) index, and one identity's listing scans every paste.
     let owner = if q.owner.is_some() {
@@ -451,10 +442,17 @@ fn list_filter(q: &ListQuery) -> String {
     } else {
         "?2 IS NULL"
     };
-    format!(
+    let filter = format!(
         "expires_at > ?1 AND {owner} AND (?3 IS NULL OR mime_type GLOB ?3) \
          AND (?4 IS NULL OR created_at > ?4) AND (?5 IS NULL OR created_at < ?5)"
-    )
+    );
+    let count = format!("SELECT count(*) FROM pastes WHERE {filter}");
+    let page = format!(
+        "SELECT {} FROM pastes WHERE {filter} ORDER BY created_at DESC, rowid DESC \
+         LIMIT ?6 OFFSET ?7",
+        columns!()
+    );
+    (count, page)
 }
 
 /// Deletes expired pastes and stale throttle entries; returns how many pastes went.
@@ -638,20 +636,14 @@ mod tests {
             limit: 10,
             offset: 0,
         };
-        for sql in [
-            format!("SELECT count(*) FROM pastes WHERE {}", list_filter(&q)),
-            format!(
-                "SELECT id FROM pastes WHERE {} ORDER BY created_at DESC, rowid DESC LIMIT 10",
-                list_filter(&q)
-            ),
-        ] {
+        let (count, page) = list_sql(&q);
+        let filter = params![1, "o1", None::<String>, None::<i64>, None::<i64>];
+        let paged = params![1, "o1", None::<String>, None::<i64>, None::<i64>, 10, 0];
+        for (sql, args) in [(count, filter), (page, paged)] {
             let plan: Vec<String> = c
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap()
-                .query_map(
-                    params![1, "o1", None::<String>, None::<i64>, None::<i64>],
-                    |r| r.get(3),
-                )
+                .query_map(args, |r| r.get(3))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();
