@@ -86,7 +86,11 @@ pub enum Action {
         path: PathBuf,
     },
     /// Check the database's integrity
-    Check,
+    Check {
+        /// First recount the stored-bytes figures of the storage quota from the pastes
+        #[arg(long)]
+        recount: bool,
+    },
 }
 
 /// Filters and page of `admin list`.
@@ -245,8 +249,13 @@ mod tests {
                 serial: "0a".into()
             }
         );
-        for (word, action) in [("purge", Action::Purge), ("check", Action::Check)] {
-            assert_eq!(admin(&["admin", word]).action, action);
+        for (words, action) in [
+            (&["purge"][..], Action::Purge),
+            (&["check"], Action::Check { recount: false }),
+            (&["check", "--recount"], Action::Check { recount: true }),
+        ] {
+            let argv: Vec<&str> = ["admin"].iter().chain(words).copied().collect();
+            assert_eq!(admin(&argv).action, action);
         }
         let a = admin(&[
             "admin", "list", "--type", "image/*", "--after", "5", "--limit", "3",

@@ -268,7 +268,6 @@ async fn lifecycle(
         config.rate_window.duration(),
         shutdown.clone(),
     ));
-    tasks.spawn(check_usage(store.clone()));
     tasks.spawn(notice_external_writes(Arc::clone(&state), shutdown.clone()));
     tasks.spawn(crate::sweep::write_redirects(
         Arc::clone(&state),
@@ -418,31 +417,6 @@ async fn prune_rate_windows(state: Arc<AppState>, period: Duration, shutdown: Ca
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => state.limiter.prune(crate::clock::now()),
         }
-    }
-}
-
-/// Checks once, after start, that the stored-bytes figures the quota relies on match the
-/// pastes, and recounts them if not (a copy of the file restored or edited by hand). Runs
-/// beside serving: counting a large database takes a while, and the figures are right
-/// but for such outside changes.
-async fn check_usage(store: Store) {
-    use crate::store::usage;
-    let drift = match store.read(usage::verify).await {
-        Ok(drift) if drift.is_empty() => return,
-        Ok(drift) => drift,
-        Err(e) => {
-            tracing::error!("checking the stored-bytes figures: {e}");
-            return;
-        }
-    };
-    for (owner, kept, counted) in &drift {
-        tracing::warn!(
-            "stored bytes of {} were {kept}, the pastes hold {counted}: recounting",
-            owner.as_deref().unwrap_or("all pastes")
-        );
-    }
-    if let Err(e) = store.write(usage::rebuild).await {
-        tracing::error!("recounting the stored-bytes figures: {e}");
     }
 }
 

@@ -195,20 +195,3 @@ async fn refusals_are_counted_in_the_metrics() {
         "{text}"
     );
 }
-
-#[tokio::test]
-async fn figures_that_drifted_are_recounted_at_the_next_start() {
-    let b = quota("");
-    let db = b.path("pastes.db");
-    let mut d = b.spawn();
-    d.create(content(1, 1234), &[]).await;
-    d.stop();
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute("UPDATE storage_usage SET bytes = 9999 WHERE owner = ''", [])
-            .unwrap();
-    }
-    let mut d = quota(&format!("db = {:?}", db.display().to_string())).spawn();
-    d.wait_log("recounting");
-    wait_stored(&d, 1234).await;
-}

@@ -102,7 +102,7 @@ async fn act(action: &Action, store: &Store, config: &Config) -> Result<Report, 
         Action::Purge => purge(store, config.dedup_window.secs_i64(), now).await,
         Action::Revoke { serial } => revoke(store, serial, now).await,
         Action::Backup { path } => backup::take(store, path).await,
-        Action::Check => check(store).await,
+        Action::Check { recount } => check(store, *recount).await,
     }
 }
 
@@ -271,7 +271,10 @@ async fn revoke(store: &Store, serial: &str, now: i64) -> Result<Report, Error> 
     })
 }
 
-async fn check(store: &Store) -> Result<Report, Error> {
+async fn check(store: &Store, recount: bool) -> Result<Report, Error> {
+    if recount {
+        store.write(store::usage::rebuild).await?;
+    }
     let problems = store.read(store::backup::problems).await?;
     if !problems.is_empty() {
         return Err(Error::Check(problems));

@@ -190,7 +190,7 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
         // Deleted means gone: freed pages are overwritten, large pastes' overflow pages too
         // (FAST would leave those behind).
-        conn.execute_batch("PRAGMA secure_delete = ON;")?;
+        conn.execute_batch("PRAGMA secure_delete = ON; PRAGMA cache_size = -16384;")?;
         schema::migrate(&mut conn)?;
         let version = data_version(&conn)?;
         // Opened now, before privileges are dropped: the directory may not let the new
