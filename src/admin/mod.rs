@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::cli::{Action, AdminArgs, ListArgs};
 use crate::config::Config;
 use crate::ids::{Fingerprint, PasteId};
-use crate::store::{self, Store, paste, pki, stats, sweep};
+use crate::store::{self, Store, paste, pki, stats};
 use output::Report;
 
 /// Why an admin action failed; each maps to a sysexits code.
@@ -226,9 +226,8 @@ async fn delete(store: &Store, id: &str) -> Result<Report, Error> {
 }
 
 async fn purge(store: &Store, dedup_window: i64, now: i64) -> Result<Report, Error> {
-    let swept = store
-        .write(move |c| sweep::purge_expired(c, now, dedup_window))
-        .await?;
+    // In short writes, as the daemon's sweep: a running daemon's creations are not held up.
+    let swept = store.purge(now, dedup_window).await?;
     Ok(Report {
         json: json!({
             "pastes": swept.pastes,

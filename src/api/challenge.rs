@@ -165,12 +165,13 @@ pub async fn demand_at(
         crate::clock::now(),
     )
     .map_err(ApiError::PowFailed)?;
-    let nonce = solved.nonce.clone();
-    if state.store.lookup(move |c| is_spent(c, &nonce)).await? {
-        return Err(ApiError::PowFailed(Rejection::Spent));
-    }
-    Ok(Some(Spend {
+    let spend = Spend {
         nonce: solved.nonce,
         expires: solved.expires,
-    }))
+    };
+    let key = spend.clone();
+    if state.store.lookup(move |c| is_spent(c, &key)).await? {
+        return Err(ApiError::PowFailed(Rejection::Spent));
+    }
+    Ok(Some(spend))
 }

@@ -459,6 +459,22 @@ fn list_sql(q: &ListQuery) -> (String, String) {
     (count, page)
 }
 
+/// Deletes at most `max` pastes expired by `now`, the oldest expiries first; returns how
+/// many went. A sweep repeats it in short transactions, so that creations are not held
+/// up behind one long delete (with `secure_delete`, each deleted paste's pages are
+/// overwritten).
+///
+/// # Errors
+/// SQLite errors.
+pub fn purge_expired_some(c: &Connection, now: i64, max: usize) -> Result<usize, Error> {
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
+    Ok(c.prepare_cached(
+        "DELETE FROM pastes WHERE rowid IN \
+         (SELECT rowid FROM pastes WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+    )?
+    .execute(rusqlite::params![now, max])?)
+}
+
 /// Deletes expired pastes and stale throttle entries; returns how many pastes went.
 ///
 /// # Errors

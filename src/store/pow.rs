@@ -17,14 +17,15 @@ pub struct Spend {
     pub expires: i64,
 }
 
-/// Whether `nonce` was spent.
+/// Whether `spend`'s nonce was spent (a nonce is kept under its token's expiry, which the
+/// token's signature binds to it).
 ///
 /// # Errors
 /// SQLite errors.
-pub fn is_spent(c: &Connection, nonce: &str) -> Result<bool, Error> {
+pub fn is_spent(c: &Connection, spend: &Spend) -> Result<bool, Error> {
     Ok(
-        c.prepare_cached("SELECT 1 FROM pow_spent WHERE nonce = ?1")?
-            .exists([nonce])?,
+        c.prepare_cached("SELECT 1 FROM pow_spent WHERE expires = ?1 AND nonce = ?2")?
+            .exists(params![spend.expires, spend.nonce])?,
     )
 }
 
@@ -43,7 +44,7 @@ pub fn paying<T>(
     let Some(spend) = spend else {
         return create(c);
     };
-    if is_spent(c, &spend.nonce)? {
+    if is_spent(c, spend)? {
         return Ok(Err(Refusal::Spent));
     }
     let made = create(c)?;
@@ -111,7 +112,7 @@ mod tests {
         assert_eq!(made, Ok(7));
         let again = paying(&c, Some(&spend("n1")), |_| Ok(Ok(8))).unwrap();
         assert_eq!(again, Err(Refusal::Spent));
-        assert!(is_spent(&c, "n1").unwrap());
+        assert!(is_spent(&c, &spend("n1")).unwrap());
     }
 
     #[test]
@@ -122,7 +123,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(refused, Err(Refusal::Duplicate { count: 3 }));
-        assert!(!is_spent(&c, "n2").unwrap());
+        assert!(!is_spent(&c, &spend("n2")).unwrap());
         assert_eq!(paying(&c, None, |_| Ok(Ok(1))).unwrap(), Ok(1));
     }
 
@@ -134,7 +135,7 @@ mod tests {
             .unwrap();
         assert_eq!(purge_spent(&c, 1300).unwrap(), 0);
         assert_eq!(purge_spent(&c, 1301).unwrap(), 1);
-        assert!(!is_spent(&c, "n3").unwrap());
+        assert!(!is_spent(&c, &spend("n3")).unwrap());
     }
 
     #[test]
