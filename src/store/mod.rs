@@ -387,9 +387,10 @@ impl Store {
     }
 
     /// Copies the WAL into the database and truncates it to nothing, so that old copies of
-    /// deleted content it held are gone from the file. Reads wait while it runs; the writer
-    /// goes on (the checkpoint waits for its commit). `Ok(false)` when a reader or writer
-    /// kept it from completing.
+    /// deleted content it held are gone from the file. The copy runs while reads go on;
+    /// reads wait only for the truncation after it (and for the copy of what was committed
+    /// in between). The writer goes on (the checkpoint waits for its commit). `Ok(false)`
+    /// when a reader or writer kept it from completing.
     ///
     /// # Errors
     /// The checkpoint could not run, or [`Error::Closed`].
@@ -400,8 +401,22 @@ impl Store {
         if self.wal_is_empty() {
             return Ok(true);
         }
-        // Every reader idle and without a snapshot: an open read transaction would hold
-        // the WAL's frames, and TRUNCATE would wait for it in vain.
+        let path = self.inner.path.clone();
+        // First the copy, which after a large sweep takes seconds: readers keep their
+        // snapshots, and a passive checkpoint copies every frame none of them still needs.
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, Error> {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | NOFOLLOW,
+            )?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| Error::Join(e.to_string()))??;
+        // Then the truncation, with every reader idle and without a snapshot: an open read
+        // transaction would hold the WAL's frames, and TRUNCATE would wait for it in vain.
         let all = u32::try_from(READERS).expect("a handful of readers");
         let permits = self
             .inner
@@ -410,13 +425,7 @@ impl Store {
             .await
             .map_err(|_| Error::Closed)?;
         self.inner.release_idle_readers();
-        let path = self.inner.path.clone();
         let done = tokio::task::spawn_blocking(move || -> Result<bool, Error> {
-            let conn = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | NOFOLLOW,
-            )?;
-            conn.busy_timeout(BUSY_TIMEOUT)?;
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             Ok(busy == 0)
         })
