@@ -37,6 +37,13 @@ const MAX_BATCH: usize = 256;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection: every statement the store runs, with room.
 const STATEMENT_CACHE: usize = 64;
+/// The writer's page cache, KiB: at a million pastes it keeps the upper levels of the
+/// indexes every creation descends (SQLite's default of 2 MiB did not).
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+/// The writer's page cache while large content passes through it (SQLite's default): its
+/// pages are written once and not read again, and the writer's memory would otherwise
+/// grow by the whole cache on the first large upload.
+const LARGE_WRITE_CACHE_KIB: i64 = 2 * 1024;
 
 /// Sizes in bytes of the store's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +197,8 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
         // Deleted means gone: freed pages are overwritten, large pastes' overflow pages too
         // (FAST would leave those behind).
-        conn.execute_batch("PRAGMA secure_delete = ON; PRAGMA cache_size = -16384;")?;
+        conn.execute_batch("PRAGMA secure_delete = ON;")?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         schema::migrate(&mut conn)?;
         let version = data_version(&conn)?;
         // Opened now, before privileges are dropped: the directory may not let the new

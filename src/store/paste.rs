@@ -139,6 +139,13 @@ pub fn insert(
         return Ok(Err(Refusal::Duplicate { count }));
     }
     let size = p.content.len();
+    through_small_cache(c, size, || insert_row(c, p))?;
+    Ok(Ok(()))
+}
+
+/// The row of [`insert`], checks done.
+fn insert_row(c: &Connection, p: &NewPaste) -> Result<(), Error> {
+    let size = p.content.len();
     c.prepare_cached(
         "INSERT INTO pastes (id, mime_type, size, content_hash, owner, owner_token_hash, \
          created_at, last_accessed, expires_at, inactivity, burn_after_read, password_hash, \
@@ -164,8 +171,26 @@ pub fn insert(
         p.display_name,
         Content(&p.content),
     ])?;
-    write_large(c, c.last_insert_rowid(), &p.content)?;
-    Ok(Ok(()))
+    write_large(c, c.last_insert_rowid(), &p.content)
+}
+
+/// Runs `write`, which stores `len` bytes of content, with the writer's page cache cut to
+/// SQLite's default when the content is large (see [`super::LARGE_WRITE_CACHE_KIB`]), and
+/// gives it back its size after.
+fn through_small_cache<T>(
+    c: &Connection,
+    len: usize,
+    write: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    if len <= WRITE_CHUNK {
+        return write();
+    }
+    c.pragma_update(None, "cache_size", -super::LARGE_WRITE_CACHE_KIB)?;
+    let written = write();
+    let restored = c.pragma_update(None, "cache_size", -super::WRITER_CACHE_KIB);
+    let out = written?;
+    restored?;
+    Ok(out)
 }
 
 /// Content as an SQL value: bound directly when small, as a zeroblob to be filled by
@@ -361,18 +386,20 @@ pub fn update(
         {
             return Ok(Err(exceeded));
         }
-        c.execute(
-            "UPDATE pastes SET content = ?2, size = ?3, mime_type = ?4, content_hash = ?5 \
-             WHERE rowid = ?1",
-            params![
-                current.rowid,
-                Content(content),
-                i64::try_from(content.len()).unwrap_or(i64::MAX),
-                mime,
-                hash
-            ],
-        )?;
-        write_large(c, current.rowid, content)?;
+        through_small_cache(c, content.len(), || {
+            c.execute(
+                "UPDATE pastes SET content = ?2, size = ?3, mime_type = ?4, content_hash = ?5 \
+                 WHERE rowid = ?1",
+                params![
+                    current.rowid,
+                    Content(content),
+                    i64::try_from(content.len()).unwrap_or(i64::MAX),
+                    mime,
+                    hash
+                ],
+            )?;
+            write_large(c, current.rowid, content)
+        })?;
     }
     if let Some(password_hash) = &changes.password_hash {
         c.execute(
@@ -525,6 +552,44 @@ mod tests {
         assert!(get(&c, "aaaaaa", 1099).unwrap().is_some());
         assert!(get(&c, "aaaaaa", 1100).unwrap().is_none());
         assert_eq!(purge_expired(&c, 1100, 3600).unwrap(), 1);
+    }
+
+    #[test]
+    fn large_content_passes_through_a_small_cache_and_the_cache_is_given_back() {
+        let c = db();
+        let cache =
+            |c: &Connection| -> i64 { c.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap() };
+        c.pragma_update(None, "cache_size", -super::super::WRITER_CACHE_KIB)
+            .unwrap();
+        let during = |len| through_small_cache(&c, len, || Ok(cache(&c))).unwrap();
+        assert_eq!(during(WRITE_CHUNK), -super::super::WRITER_CACHE_KIB);
+        assert_eq!(
+            during(WRITE_CHUNK + 1),
+            -super::super::LARGE_WRITE_CACHE_KIB
+        );
+        assert_eq!(cache(&c), -super::super::WRITER_CACHE_KIB);
+
+        let large: Vec<u8> = (0..3 * WRITE_CHUNK)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        insert(&c, &paste("aaaaaa", &large, 1000), 3600, 3)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cache(&c), -super::super::WRITER_CACHE_KIB);
+        let stored: Vec<u8> = c
+            .query_row("SELECT content FROM pastes WHERE id = 'aaaaaa'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(stored == large, "the content as written");
+        let changes = Changes {
+            content: Some((large[1..].to_vec().into(), "text/plain".into(), "h2".into())),
+            ..Changes::default()
+        };
+        update(&c, "aaaaaa", 1001, &changes, usage::Quota::OFF)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cache(&c), -super::super::WRITER_CACHE_KIB);
     }
 
     #[test]
