@@ -246,12 +246,14 @@ async fn repeated_reads_never_outlive_an_update_a_delete_or_the_expiry() {
     // No commit happens when a paste expires (the sweep runs hourly here).
     let raw = format!(
         "/{}/raw",
-        id(&d.create("brief", &[("x-expiry", "1")]).await)
+        id(&d.create("brief", &[("x-expiry", "2")]).await)
     );
+    // Two seconds, not one: a paste expires at a whole second, so one made late in a
+    // second would be gone after a few milliseconds' wait for the next.
     for _ in 0..3 {
         assert_eq!(d.req("GET", &raw, &[]).await.status, 200);
     }
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(d.req("GET", &raw, &[]).await.status, 404);
 }
 
@@ -260,9 +262,10 @@ async fn expired_pastes_are_gone_before_and_after_the_sweep() {
     let b = Builder::new().toml("cleanup_interval = 1");
     let db = b.path("pastes.db");
     let mut d = b.spawn();
-    let id = id(&d.create("short-lived", &[("x-expiry", "1")]).await);
+    // Two seconds: see repeated_reads_never_outlive_an_update_a_delete_or_the_expiry.
+    let id = id(&d.create("short-lived", &[("x-expiry", "2")]).await);
     assert_eq!(d.req("GET", &format!("/{id}"), &[]).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(d.req("GET", &format!("/{id}"), &[]).await.status, 404);
     assert_eq!(d.req("GET", &format!("/{id}/raw"), &[]).await.status, 404);
     d.wait_log("deleted 1 expired paste");

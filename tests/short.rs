@@ -1071,7 +1071,8 @@ async fn an_expired_short_url_is_gone_before_the_sweep_runs() {
 #[tokio::test]
 async fn a_redirected_short_url_still_expires_and_the_sweep_removes_it() {
     let d = Builder::new().toml("cleanup_interval = 1").spawn();
-    let v = shortened(&d, "https://example.com/soon", &[("x-expiry", "1")]).await;
+    // Two seconds: one made late in a second would expire before the redirect below.
+    let v = shortened(&d, "https://example.com/soon", &[("x-expiry", "2")]).await;
     let id = sid(&v);
     // The redirect keeps the target in memory; its expiry must still hold.
     follow(&d, &id, "https://example.com/soon").await;
@@ -1087,7 +1088,7 @@ async fn a_redirected_short_url_still_expires_and_the_sweep_removes_it() {
         .unwrap()
     };
     assert_eq!(rows(), 1);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + Duration::from_secs(6);
     loop {
         let gone = d.req("GET", &format!("/s/{id}"), &[]).await.status == 404;
         if gone && rows() == 0 {
