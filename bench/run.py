@@ -169,10 +169,13 @@ def production(audit):
 def pow_tokens(count, expires):
     """Tokens a daemon with POW_SECRET accepts, each with its solution: what a client
     fetches from GET /challenge and solves, made here so that the load generator spends
-    its time on requests."""
+    its time on requests. As from a daemon issuing a thousand challenges a second, each
+    thousand in turn expires a second later than the one before (spent nonces are kept
+    in the order of their expiry)."""
     key = POW_SECRET.encode()
     out = []
-    for _ in range(count):
+    for i in range(count):
+        expires += i > 0 and i % 1000 == 0
         nonce = os.urandom(16).hex()
         signed = f"{nonce}:{expires}:{POW_BITS}"
         token = signed + ":" + hmac.new(key, signed.encode(), hashlib.sha256).hexdigest()
@@ -196,6 +199,7 @@ class Tokens:
             with open(path, "w") as f:
                 f.write("\n".join(pow_tokens(MAX_CREATE_RATE * seconds, expires)) + "\n")
             self.files.append(path)
+            expires += MAX_CREATE_RATE * seconds // 1000  # the run's after the warm-up's
 
     def headers(self):
         token, solution = self.spare.pop().split()
