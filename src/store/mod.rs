@@ -700,6 +700,22 @@ fn writer_loop(
     }
 }
 
+/// Runs `f` with `c`'s page cache set to `kib` KiB, and gives the connection its own size
+/// back after, whether `f` failed or not.
+fn with_cache_kib<T>(
+    c: &Connection,
+    kib: i64,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let own: i64 = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    c.pragma_update(None, "cache_size", -kib)?;
+    let out = f();
+    let restored = c.pragma_update(None, "cache_size", own);
+    let out = out?;
+    restored?;
+    Ok(out)
+}
+
 /// Whether another connection committed since `version` was read; if so, counts a commit
 /// and lets idle readers go, as after a batch of our own.
 fn probe(conn: &Connection, version: &mut i64, inner: &Inner) -> Result<bool, Error> {
@@ -1090,8 +1106,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("p.db")).unwrap();
         table(&store).await.unwrap();
-        let frames = 6000;
-        for i in 0..frames / 6 {
+        // A thousand commits of four rows of 3 kB: about 6,000 WAL frames in all.
+        for i in 0..1000 {
             store
                 .write(move |c| {
                     let v = "v".repeat(3000);
@@ -1113,6 +1129,51 @@ mod tests {
             wal < 2 * 1000 * 4096 + (1 << 20),
             "the WAL holds {wal} bytes"
         );
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_copies_the_wal_while_a_read_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        table(&store).await.unwrap();
+        store
+            .write(|c| {
+                let v = "v".repeat(3000);
+                for i in 0..200 {
+                    c.execute("INSERT INTO t (id, v) VALUES (?1, ?2)", (i, &v))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let before = store.sizes().database;
+        let (held, release) = hold(&store, false, |c| {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+        .await;
+        let checkpoint = tokio::spawn({
+            let store = store.clone();
+            async move { store.checkpoint().await }
+        });
+        // The rows reach the database file while the read still holds its snapshot.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while store.sizes().database < before + 200 * 3000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing copied while a read went on"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            !checkpoint.is_finished(),
+            "the truncation waits for the read"
+        );
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        assert!(checkpoint.await.unwrap().unwrap());
+        assert_eq!(store.sizes().wal, 0);
         store.close().await.unwrap();
     }
 }

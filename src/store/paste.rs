@@ -138,8 +138,7 @@ pub fn insert(
     {
         return Ok(Err(Refusal::Duplicate { count }));
     }
-    let size = p.content.len();
-    through_small_cache(c, size, || insert_row(c, p))?;
+    through_small_cache(c, p.content.len(), || insert_row(c, p))?;
     Ok(Ok(()))
 }
 
@@ -175,8 +174,7 @@ fn insert_row(c: &Connection, p: &NewPaste) -> Result<(), Error> {
 }
 
 /// Runs `write`, which stores `len` bytes of content, with the writer's page cache cut to
-/// SQLite's default when the content is large (see [`super::LARGE_WRITE_CACHE_KIB`]), and
-/// gives it back its size after.
+/// SQLite's default when the content is large (see [`super::LARGE_WRITE_CACHE_KIB`]).
 fn through_small_cache<T>(
     c: &Connection,
     len: usize,
@@ -185,12 +183,7 @@ fn through_small_cache<T>(
     if len <= WRITE_CHUNK {
         return write();
     }
-    c.pragma_update(None, "cache_size", -super::LARGE_WRITE_CACHE_KIB)?;
-    let written = write();
-    let restored = c.pragma_update(None, "cache_size", -super::WRITER_CACHE_KIB);
-    let out = written?;
-    restored?;
-    Ok(out)
+    super::with_cache_kib(c, super::LARGE_WRITE_CACHE_KIB, write)
 }
 
 /// Content as an SQL value: bound directly when small, as a zeroblob to be filled by

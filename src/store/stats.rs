@@ -44,13 +44,7 @@ const COUNT_CACHE_KIB: i64 = 256;
 /// # Errors
 /// SQLite errors.
 pub fn counts(c: &Connection, now: i64) -> Result<Counts, Error> {
-    let cache: i64 = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    c.pragma_update(None, "cache_size", -COUNT_CACHE_KIB)?;
-    let counted = count(c, now);
-    let restored = c.pragma_update(None, "cache_size", cache);
-    let counts = counted?;
-    restored?;
-    Ok(counts)
+    super::with_cache_kib(c, COUNT_CACHE_KIB, || count(c, now))
 }
 
 fn count(c: &Connection, now: i64) -> Result<Counts, Error> {
